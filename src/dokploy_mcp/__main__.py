@@ -1,0 +1,3 @@
+from dokploy_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Shared fixtures: the anyio backend and a real PostgreSQL that fails closed in CI.
+
+The PostgreSQL fixtures use the server named by ``TEST_DATABASE_URL`` (default: the local server on
+127.0.0.1:5432 as user ``postgres``, trust auth). Each test run creates its own throwaway database and drops it
+at the end. When no server answers, tests that need one are skipped with a loud reason, except under
+``CI=true``, where the run fails: a green CI must never hide a missing real part.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+DEFAULT_TEST_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_real_part(available: bool, what: str, reason: str) -> None:
+    """Skip loudly, or fail under CI, when a real dependency of a test is missing."""
+    if available:
+        return
+    message = f"REAL PART MISSING: {what}: {reason}"
+    if in_ci():
+        pytest.fail(message + " (CI=true: missing real parts fail the run)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """URL of a PostgreSQL server the tests may create and drop databases on."""
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_SERVER_URL)
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        require_real_part(False, "PostgreSQL", f"cannot connect to TEST_DATABASE_URL ({exc.__class__.__name__}: {exc})")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(pg_server_url: str) -> Iterator[str]:
+    """A throwaway database for this test run, dropped at the end (also when tests fail)."""
+    name = f"dokploy_mcp_test_{secrets.token_hex(4)}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
+    info["dbname"] = name
+    try:
+        yield psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    terminalreporter.write_sep("=", f"{len(skipped)} test(s) skipped")
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        terminalreporter.write_line(f"SKIPPED {report.nodeid}: {reason}")
