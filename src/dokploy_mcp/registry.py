@@ -1,0 +1,132 @@
+"""The tool registry: what each tool is, which are registered, and the error boundary.
+
+Each tool is a :class:`ToolSpec` value that carries its toolset and its true annotations. The server registers
+only the tools of the selected toolsets and, in read-only mode, only the tools whose annotation says read-only
+(or their read-only form, see ``read_only_form``), so the model never sees a tool it may not use.
+
+This is also the one place where expected domain failures (:class:`~dokploy_mcp.errors.DokployMCPError`) become
+:class:`ToolError` messages, the only error text the SDK lets through to the model. Any other exception is a bug:
+the SDK logs it with its traceback and the model sees a bare "Error executing tool".
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import ToolAnnotations
+
+from dokploy_mcp.config import TOOLSETS, Settings
+from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.explain import explain
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool: its identity, its toolset, its true behaviour hints, and its handler.
+
+    ``read_only_form`` is a second spec with the same name that replaces this one in read-only mode
+    (``execute_sql`` without ``allow_write`` and ``confirm_token``); it must itself be read-only.
+    """
+
+    name: str
+    title: str
+    toolset: str
+    handler: Handler
+    read_only: bool
+    destructive: bool = False
+    idempotent: bool = False
+    open_world: bool = True
+    read_only_form: ToolSpec | None = None
+
+    def __post_init__(self) -> None:
+        if self.toolset not in TOOLSETS:
+            raise ValueError(f"tool {self.name!r}: unknown toolset {self.toolset!r}")
+        if self.read_only and self.destructive:
+            raise ValueError(f"tool {self.name!r}: a read-only tool cannot be destructive")
+        form = self.read_only_form
+        if form is not None and (not form.read_only or form.name != self.name or form.toolset != self.toolset):
+            raise ValueError(f"tool {self.name!r}: read_only_form must be a read-only spec of the same tool")
+        if not inspect.iscoroutinefunction(self.handler):
+            raise ValueError(f"tool {self.name!r}: handlers are async")
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        # destructive/idempotent hints mean something only for tools that write (MCP spec), so leave them unset.
+        if self.read_only:
+            return ToolAnnotations(title=self.title, read_only_hint=True, open_world_hint=self.open_world)
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=False,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=self.open_world,
+        )
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.handler.__doc__ or "")
+
+
+def select_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[ToolSpec]:
+    """The specs to register for these settings, in catalogue order."""
+    enabled = set(settings.toolsets)
+    selected: list[ToolSpec] = []
+    for spec in specs:
+        if spec.toolset not in enabled:
+            continue
+        if settings.read_only and not spec.read_only:
+            if spec.read_only_form is None:
+                continue
+            spec = spec.read_only_form
+        selected.append(spec)
+    return selected
+
+
+def guard(spec: ToolSpec, settings: Settings) -> Handler:
+    """Wrap a handler: refuse writes in read-only mode and turn domain errors into ToolError."""
+    handler = spec.handler
+
+    @functools.wraps(handler)
+    async def guarded(*args: Any, **kwargs: Any) -> Any:
+        if settings.read_only and not spec.read_only:
+            # Unreachable through the registry (such tools are not registered), kept as a second lock.
+            raise ToolError(f"{spec.name} changes things and this server runs read-only (DOKPLOY_MCP_READ_ONLY)")
+        try:
+            return await handler(*args, **kwargs)
+        except DokployMCPError as exc:
+            logger.info("tool %s failed: %s", spec.name, exc)
+            raise ToolError(explain(exc)) from exc
+
+    return guarded
+
+
+def build_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[Tool]:
+    """SDK tool objects for the selected specs, each behind :func:`guard`."""
+    tools: list[Tool] = []
+    seen: set[str] = set()
+    for spec in select_tools(specs, settings):
+        if spec.name in seen:
+            raise ValueError(f"tool {spec.name!r} is declared twice")
+        seen.add(spec.name)
+        tools.append(
+            Tool.from_function(
+                guard(spec, settings),
+                name=spec.name,
+                title=spec.title,
+                description=spec.description,
+                annotations=spec.annotations,
+                structured_output=True,
+            )
+        )
+    return tools

@@ -1,0 +1,99 @@
+"""What the tools share while the server runs: settings, Dokploy clients, databases, the confirmer.
+
+Clients are created on first use, not at start-up: the server must answer ``tools/list`` fast, and most calls
+need only one of them. The runtime is the MCP lifespan's state, but it knows nothing of MCP.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import anyio
+
+from dokploy_mcp.config import DokployServerConfig, DokployServers, Settings, load_dokploy_servers
+from dokploy_mcp.confirm import Confirmer
+from dokploy_mcp.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from dokploy_mcp.dokploy.client import DokployClient
+    from dokploy_mcp.postgres.client import Database
+
+logger = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, servers: DokployServers | None = None, confirmer: Confirmer | None = None
+    ) -> None:
+        self.settings = settings
+        self.servers = servers if servers is not None else load_dokploy_servers(settings)
+        self.confirmer = confirmer if confirmer is not None else Confirmer()
+        self._clients: dict[str, DokployClient] = {}
+        self._databases: dict[str, Database] = {}
+        self._lock = anyio.Lock()
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        databases, self._databases = self._databases, {}
+        for client in clients.values():
+            await client.aclose()
+        for database in databases.values():
+            await database.aclose()
+
+    def new_client(self, server: DokployServerConfig) -> DokployClient:
+        """A client for ``server`` that the caller owns (and closes). The URL must be set."""
+        from dokploy_mcp.dokploy.client import DokployClient
+
+        if server.url is None:
+            raise ConfigurationError(
+                f"Dokploy server {server.name!r} has no URL: set DOKPLOY_URL (for example http://203.0.113.10:3000)",
+                setting="DOKPLOY_URL",
+            )
+        return DokployClient(
+            base_url=server.url, api_key=server.api_key, name=server.name, timeout=self.settings.timeout
+        )
+
+    async def dokploy(self, server: str | None = None) -> DokployClient:
+        """The shared, authenticated client for a configured server (the default one when ``server`` is None)."""
+        config = self.servers.get(server)
+        if config.api_key is None:
+            raise ConfigurationError(
+                f"Dokploy server {config.name!r} has no API key: set {config.api_key_source} "
+                "(`dokploy-mcp bootstrap` creates a key and writes it to a file)",
+                setting=config.api_key_source,
+            )
+        async with self._lock:
+            client = self._clients.get(config.name)
+            if client is None:
+                client = self._clients[config.name] = self.new_client(config)
+            return client
+
+    async def database(self, url: str | None = None) -> Database:
+        """A pooled database handle for ``url`` (``DATABASE_URL`` when None)."""
+        from dokploy_mcp.postgres.client import Database
+        from dokploy_mcp.postgres.conninfo import parse_target
+
+        if url is None:
+            if self.settings.database_url is None:
+                raise ConfigurationError(
+                    "no database given and DATABASE_URL is not set: pass a target or set DATABASE_URL",
+                    setting="DATABASE_URL",
+                )
+            url = self.settings.database_url.get_secret_value()
+        info = parse_target(url)
+        key = info.to_conninfo()
+        async with self._lock:
+            database = self._databases.get(key)
+            if database is None:
+                database = self._databases[key] = Database(info, connect_timeout=min(self.settings.timeout, 30.0))
+            return database

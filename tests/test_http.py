@@ -1,0 +1,127 @@
+"""The HTTP transports over real HTTP on loopback: bearer token, DNS-rebinding protection, both protocol eras."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from dokploy_mcp.config import Settings, load_settings
+from dokploy_mcp.http import BearerAuthMiddleware, http_app
+from dokploy_mcp.server import build_server
+from tests.protocol.servers import serve_in_thread
+
+TOKEN = "test-token-0123456789"
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+def settings_for(**overrides: Any) -> Settings:
+    return load_settings(transport="streamable-http", **overrides)
+
+
+@pytest.fixture
+def token_server() -> Iterator[str]:
+    settings = settings_for(auth_token=TOKEN)
+    with serve_in_thread(http_app(build_server(settings), settings)) as url:
+        yield url
+
+
+def test_request_without_token_is_refused_with_401(token_server: str) -> None:
+    response = httpx.post(f"{token_server}/mcp", json=INITIALIZE, headers=MCP_HEADERS)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert TOKEN not in response.text
+
+
+def test_request_with_a_wrong_token_is_refused_with_401(token_server: str) -> None:
+    headers = {**MCP_HEADERS, "authorization": "Bearer not-the-token"}
+    assert httpx.post(f"{token_server}/mcp", json=INITIALIZE, headers=headers).status_code == 401
+
+
+def test_request_with_the_token_but_a_foreign_host_is_refused(token_server: str) -> None:
+    headers = {**MCP_HEADERS, "authorization": f"Bearer {TOKEN}", "host": "evil.example:80"}
+    response = httpx.post(f"{token_server}/mcp", json=INITIALIZE, headers=headers)
+    assert response.status_code == 421
+
+
+def test_request_with_the_token_and_a_foreign_origin_is_refused(token_server: str) -> None:
+    headers = {**MCP_HEADERS, "authorization": f"Bearer {TOKEN}", "origin": "http://evil.example"}
+    response = httpx.post(f"{token_server}/mcp", json=INITIALIZE, headers=headers)
+    assert response.status_code == 403
+
+
+def test_request_with_the_token_is_served(token_server: str) -> None:
+    headers = {**MCP_HEADERS, "authorization": f"Bearer {TOKEN}"}
+    response = httpx.post(f"{token_server}/mcp", json=INITIALIZE, headers=headers)
+    assert response.status_code == 200
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("mode", "expected_version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+async def test_mcp_client_with_the_token_lists_and_calls_tools_in_both_eras(
+    token_server: str, mode: str, expected_version: str
+) -> None:
+    http_client = httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"})
+    async with http_client, Client(streamable_http_client(f"{token_server}/mcp", http_client=http_client), mode=mode) as client:  # type: ignore[arg-type]
+        assert client.protocol_version == expected_version
+        tools = await client.list_tools()
+        assert "health_check" in [tool.name for tool in tools.tools]
+        result = await client.call_tool("health_check", {})
+        assert not result.is_error
+        assert result.structured_content is not None
+        assert result.structured_content["ok"] is False  # no Dokploy configured in this test
+
+
+def test_loopback_server_without_token_accepts_loopback_hosts_only() -> None:
+    settings = settings_for()
+    assert settings.host == "127.0.0.1"
+    with serve_in_thread(http_app(build_server(settings), settings)) as url:
+        assert httpx.post(f"{url}/mcp", json=INITIALIZE, headers=MCP_HEADERS).status_code == 200
+        port = url.rsplit(":", 1)[1]
+        local = {**MCP_HEADERS, "host": f"localhost:{port}"}
+        assert httpx.post(f"{url}/mcp", json=INITIALIZE, headers=local).status_code == 200
+        foreign = {**MCP_HEADERS, "host": f"rebind.attacker.example:{port}"}
+        assert httpx.post(f"{url}/mcp", json=INITIALIZE, headers=foreign).status_code == 421
+
+
+def test_configured_allowed_hosts_replace_the_loopback_defaults() -> None:
+    settings = settings_for(auth_token=TOKEN, allowed_hosts="mcp.example.com,mcp.example.com:*")
+    with serve_in_thread(http_app(build_server(settings), settings)) as url:
+        port = url.rsplit(":", 1)[1]
+        auth = {**MCP_HEADERS, "authorization": f"Bearer {TOKEN}"}
+        named = {**auth, "host": f"mcp.example.com:{port}"}
+        assert httpx.post(f"{url}/mcp", json=INITIALIZE, headers=named).status_code == 200
+        loopback = {**auth, "host": f"127.0.0.1:{port}"}
+        assert httpx.post(f"{url}/mcp", json=INITIALIZE, headers=loopback).status_code == 421
+
+
+@pytest.mark.anyio
+async def test_sse_transport_requires_the_token_and_serves_with_it() -> None:
+    settings = load_settings(transport="sse", auth_token=TOKEN)
+    with serve_in_thread(http_app(build_server(settings), settings)) as url:
+        assert httpx.get(f"{url}/sse", headers={"accept": "text/event-stream"}).status_code == 401
+        transport = sse_client(f"{url}/sse", headers={"authorization": f"Bearer {TOKEN}"})
+        async with Client(transport, mode="legacy") as client:  # type: ignore[arg-type]
+            tools = await client.list_tools()
+            assert [tool.name for tool in tools.tools] == ["health_check"]
+
+
+def test_bearer_middleware_never_accepts_an_empty_token() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never reached
+        raise AssertionError
+
+    with pytest.raises(ValueError):
+        BearerAuthMiddleware(app, "")
+    assert TOKEN not in repr(BearerAuthMiddleware(app, TOKEN))

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import TextContent
+from pydantic import BaseModel
+
+from dokploy_mcp.config import load_settings
+from dokploy_mcp.errors import ConfigurationError, InputError
+from dokploy_mcp.registry import ToolSpec, build_tools, guard, select_tools
+from dokploy_mcp.server import build_server
+
+pytestmark = pytest.mark.anyio
+
+
+class Echo(BaseModel):
+    value: str
+
+
+async def read_thing(value: str) -> Echo:
+    """Read a thing."""
+    return Echo(value=value)
+
+
+async def write_thing(value: str) -> Echo:
+    """Write a thing."""
+    return Echo(value=value)
+
+
+async def write_thing_read_only(value: str) -> Echo:
+    """Read a thing, in read-only mode."""
+    return Echo(value="ro:" + value)
+
+
+async def misconfigured() -> Echo:
+    """Always fails with a configuration error."""
+    raise ConfigurationError("DOKPLOY_URL is not set", setting="DOKPLOY_URL")
+
+
+async def bad_input() -> Echo:
+    """Always fails with an input error."""
+    raise InputError("must be a compose id or project/name", field="stack")
+
+
+async def crashes() -> Echo:
+    """Always crashes."""
+    raise RuntimeError("internal detail with a secret-ish value")
+
+
+READ = ToolSpec(name="read_thing", title="Read", toolset="core", handler=read_thing, read_only=True)
+WRITE = ToolSpec(name="write_thing", title="Write", toolset="deploy", handler=write_thing, read_only=False)
+DELETE = ToolSpec(
+    name="delete_thing", title="Delete", toolset="deploy", handler=write_thing, read_only=False, destructive=True
+)
+DUAL = ToolSpec(
+    name="dual",
+    title="Dual",
+    toolset="database",
+    handler=write_thing,
+    read_only=False,
+    read_only_form=ToolSpec(name="dual", title="Dual", toolset="database", handler=write_thing_read_only, read_only=True),
+)
+FAILING = [
+    ToolSpec(name="misconfigured", title="M", toolset="core", handler=misconfigured, read_only=True),
+    ToolSpec(name="bad_input", title="B", toolset="core", handler=bad_input, read_only=True),
+    ToolSpec(name="crashes", title="C", toolset="core", handler=crashes, read_only=True),
+]
+
+
+def names(specs: list[ToolSpec]) -> list[str]:
+    return [spec.name for spec in specs]
+
+
+def test_all_toolsets_and_writes_are_selected_by_default() -> None:
+    assert names(select_tools([READ, WRITE, DELETE, DUAL], load_settings())) == [
+        "read_thing",
+        "write_thing",
+        "delete_thing",
+        "dual",
+    ]
+
+
+def test_read_only_mode_drops_write_tools_and_swaps_in_read_only_forms() -> None:
+    selected = select_tools([READ, WRITE, DELETE, DUAL], load_settings(read_only=True))
+    assert names(selected) == ["read_thing", "dual"]
+    assert selected[1].handler is write_thing_read_only
+    assert all(spec.read_only for spec in selected)
+
+
+def test_toolset_selection_keeps_only_the_chosen_toolsets() -> None:
+    assert names(select_tools([READ, WRITE, DUAL], load_settings(toolsets="database"))) == ["dual"]
+
+
+def test_annotations_follow_the_spec() -> None:
+    assert READ.annotations.read_only_hint is True
+    assert READ.annotations.destructive_hint is None
+    assert DELETE.annotations.read_only_hint is False
+    assert DELETE.annotations.destructive_hint is True
+    assert WRITE.annotations.destructive_hint is False
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"toolset": "kubernetes"},
+        {"read_only": True, "destructive": True},
+        {"read_only_form": WRITE},
+    ],
+)
+def test_inconsistent_specs_are_rejected(kwargs: dict[str, object]) -> None:
+    base: dict[str, object] = {"name": "x", "title": "X", "toolset": "core", "handler": write_thing, "read_only": False}
+    with pytest.raises(ValueError):
+        ToolSpec(**{**base, **kwargs})  # type: ignore[arg-type]
+
+
+def test_duplicate_tool_names_are_rejected() -> None:
+    with pytest.raises(ValueError, match="declared twice"):
+        build_tools([READ, READ], load_settings())
+
+
+async def test_guard_refuses_a_write_tool_in_read_only_mode_even_if_called_directly() -> None:
+    guarded = guard(WRITE, load_settings(read_only=True))
+    with pytest.raises(ToolError, match="read-only"):
+        await guarded(value="x")
+
+
+async def test_guard_turns_domain_errors_into_tool_errors_naming_the_fix() -> None:
+    guarded = guard(FAILING[0], load_settings())
+    with pytest.raises(ToolError, match="DOKPLOY_URL is not set"):
+        await guarded()
+
+
+async def test_guard_lets_unexpected_errors_through_as_bugs() -> None:
+    guarded = guard(FAILING[2], load_settings())
+    with pytest.raises(RuntimeError):
+        await guarded()
+
+
+async def test_read_only_server_lists_only_read_only_tools_and_refuses_others() -> None:
+    server = build_server(load_settings(read_only=True), specs=[READ, WRITE, DELETE, DUAL])
+    async with Client(server, raise_exceptions=True) as client:
+        listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert sorted(listed) == ["dual", "read_thing"]
+        assert all(tool.annotations and tool.annotations.read_only_hint for tool in listed.values())
+        assert listed["dual"].description == "Read a thing, in read-only mode."
+        refused = await client.call_tool("write_thing", {"value": "x"})
+        assert refused.is_error
+        result = await client.call_tool("dual", {"value": "x"})
+        assert result.structured_content == {"value": "ro:x"}
+
+
+async def test_domain_errors_reach_the_model_and_bugs_do_not() -> None:
+    server = build_server(load_settings(), specs=FAILING)
+    # raise_exceptions stays off: the point is what a real client sees for a crash.
+    async with Client(server) as client:
+        configured = await client.call_tool("misconfigured", {})
+        invalid = await client.call_tool("bad_input", {})
+        crashed = await client.call_tool("crashes", {})
+    texts = []
+    for result in (configured, invalid, crashed):
+        assert result.is_error
+        assert isinstance(result.content[0], TextContent)
+        texts.append(result.content[0].text)
+    assert "Configuration: DOKPLOY_URL is not set" in texts[0]
+    assert "Invalid stack: must be a compose id or project/name" in texts[1]
+    assert "internal detail" not in texts[2]
