@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import httpx2
@@ -71,10 +71,13 @@ def test_request_with_the_token_is_served(token_server: str) -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize(("mode", "expected_version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
 async def test_mcp_client_with_the_token_lists_and_calls_tools_in_both_eras(
-    token_server: str, mode: str, expected_version: str
+    token_server: str, mode: Literal["legacy", "auto"], expected_version: str
 ) -> None:
     http_client = httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"})
-    async with http_client, Client(streamable_http_client(f"{token_server}/mcp", http_client=http_client), mode=mode) as client:  # type: ignore[arg-type]
+    async with (
+        http_client,
+        Client(streamable_http_client(f"{token_server}/mcp", http_client=http_client), mode=mode) as client,
+    ):
         assert client.protocol_version == expected_version
         tools = await client.list_tools()
         assert "health_check" in [tool.name for tool in tools.tools]
@@ -111,9 +114,11 @@ def test_configured_allowed_hosts_replace_the_loopback_defaults() -> None:
 async def test_sse_transport_requires_the_token_and_serves_with_it() -> None:
     settings = load_settings(transport="sse", auth_token=TOKEN)
     with serve_in_thread(http_app(build_server(settings), settings)) as url:
-        assert httpx.get(f"{url}/sse", headers={"accept": "text/event-stream"}).status_code == 401
+        async with httpx.AsyncClient() as plain:
+            refused = await plain.get(f"{url}/sse", headers={"accept": "text/event-stream"})
+        assert refused.status_code == 401
         transport = sse_client(f"{url}/sse", headers={"authorization": f"Bearer {TOKEN}"})
-        async with Client(transport, mode="legacy") as client:  # type: ignore[arg-type]
+        async with Client(transport, mode="legacy") as client:
             tools = await client.list_tools()
             assert [tool.name for tool in tools.tools] == ["health_check"]
 

@@ -59,7 +59,9 @@ DUAL = ToolSpec(
     toolset="database",
     handler=write_thing,
     read_only=False,
-    read_only_form=ToolSpec(name="dual", title="Dual", toolset="database", handler=write_thing_read_only, read_only=True),
+    read_only_form=ToolSpec(
+        name="dual", title="Dual", toolset="database", handler=write_thing_read_only, read_only=True
+    ),
 )
 FAILING = [
     ToolSpec(name="misconfigured", title="M", toolset="core", handler=misconfigured, read_only=True),

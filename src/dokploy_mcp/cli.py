@@ -10,10 +10,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, __version__
 from dokploy_mcp.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from dokploy_mcp.config import DokployServers, Settings
 
 COMMANDS = ("serve", "tools", "doctor")
 
@@ -28,7 +31,9 @@ def _config_flags() -> argparse.ArgumentParser:
         help="register only read-only tools (DOKPLOY_MCP_READ_ONLY)",
     )
     group.add_argument("--toolsets", help="comma list of toolsets, or 'all' (DOKPLOY_MCP_TOOLSETS)")
-    group.add_argument("--instances", dest="instances_file", help="YAML file of Dokploy servers (DOKPLOY_MCP_INSTANCES_FILE)")
+    group.add_argument(
+        "--instances", dest="instances_file", help="YAML file of Dokploy servers (DOKPLOY_MCP_INSTANCES_FILE)"
+    )
     group.add_argument("--timeout", help="seconds to wait for Dokploy and the database (DOKPLOY_MCP_TIMEOUT)")
     group.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (DOKPLOY_MCP_LOG_LEVEL)")
     group.add_argument(
@@ -104,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve(settings, servers)
 
 
-def _serve(settings: Any, servers: Any) -> int:
+def _serve(settings: Settings, servers: DokployServers) -> int:
     from dokploy_mcp.server import build_server
 
     server = build_server(settings, servers=servers)
@@ -126,13 +131,15 @@ def _serve(settings: Any, servers: Any) -> int:
     return 0
 
 
-def _print_tools(settings: Any) -> int:
+def _print_tools(settings: Settings) -> int:
     from dokploy_mcp.registry import select_tools
     from dokploy_mcp.tools import all_specs
 
     rows = [("NAME", "TOOLSET", "READ-ONLY", "DESTRUCTIVE")]
-    for spec in select_tools(all_specs(), settings):
-        rows.append((spec.name, spec.toolset, "yes" if spec.read_only else "no", "yes" if spec.destructive else "no"))
+    rows += [
+        (spec.name, spec.toolset, "yes" if spec.read_only else "no", "yes" if spec.destructive else "no")
+        for spec in select_tools(all_specs(), settings)
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -140,7 +147,7 @@ def _print_tools(settings: Any) -> int:
     return 0
 
 
-def _doctor(settings: Any, servers: Any) -> int:
+def _doctor(settings: Settings, servers: DokployServers) -> int:
     import anyio
 
     from dokploy_mcp.diagnostics import HealthReport, run_diagnostics

@@ -84,7 +84,9 @@ async def check_dokploy(runtime: Runtime, config: DokployServerConfig) -> Dokplo
             problem="no Dokploy URL is configured: set DOKPLOY_URL (for example http://203.0.113.10:3000) and "
             "DOKPLOY_API_KEY",
         )
-    status = DokployServerStatus(name=config.name, url=config.url, default=is_default, reachable=None, authenticated=None)
+    status = DokployServerStatus(
+        name=config.name, url=config.url, default=is_default, reachable=None, authenticated=None
+    )
     async with runtime.new_client(config) as client:
         try:
             status.reachable = await client.health()
@@ -99,7 +101,7 @@ async def check_dokploy(runtime: Runtime, config: DokployServerConfig) -> Dokplo
             status.problem = f"no API key for Dokploy server {config.name!r}: set {config.api_key_source}"
             return status
         try:
-            status.version = await client.get_dokploy_version()
+            status.version = await client.settings_get_dokploy_version()
         except DokployMCPError as exc:
             from dokploy_mcp.dokploy.errors import DokployAuthError
 

@@ -88,7 +88,10 @@ def _explain_database(exc: DatabaseError) -> str:
             "database accepts connections from this machine"
         )
     if isinstance(exc, p.DatabaseTimeoutError):
-        return f"The statement ran longer than {exc.timeout_ms} ms and was cancelled{target}; narrow it or raise the timeout"
+        return (
+            f"The statement ran longer than {exc.timeout_ms} ms and was cancelled{target}; narrow it or raise the "
+            "timeout"
+        )
     if isinstance(exc, p.ReadOnlyViolationError):
         return f"The statement tried to write in a read-only transaction{target}: {exc}"
     if isinstance(exc, p.RoleNotPermittedError):

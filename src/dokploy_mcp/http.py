@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -71,7 +72,7 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-def http_app(server: MCPServer[object], settings: Settings) -> ASGIApp:
+def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
     """The ASGI app for the configured HTTP transport, with the bearer check when a token is set."""
     security = transport_security(settings)
     app: ASGIApp
@@ -86,7 +87,7 @@ def http_app(server: MCPServer[object], settings: Settings) -> ASGIApp:
     return app
 
 
-async def serve_http(server: MCPServer[object], settings: Settings) -> None:
+async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
     import uvicorn
 
     config = uvicorn.Config(

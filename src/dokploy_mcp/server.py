@@ -48,4 +48,3 @@ def build_server(
         tools=build_tools(specs, settings),
         log_level=settings.log_level,
     )
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -15,6 +15,8 @@ from dokploy_mcp.server import build_server
 from tests.protocol.replay_dokploy import load
 
 pytestmark = pytest.mark.anyio
+
+Mode = Literal["legacy", "auto"]
 
 DOKPLOY = "http://dokploy.test:3000"
 MODES = pytest.mark.parametrize("mode", ["legacy", "auto"])
@@ -35,8 +37,8 @@ def replay(router: respx.MockRouter, name: str) -> None:
     )
 
 
-async def health(server: Any, mode: str) -> dict[str, Any]:
-    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+async def health(server: Any, mode: Mode) -> dict[str, Any]:
+    async with Client(server, mode=mode) as client:
         result = await client.call_tool("health_check", {})
     assert not result.is_error, result.content
     assert result.structured_content is not None
@@ -44,8 +46,8 @@ async def health(server: Any, mode: str) -> dict[str, Any]:
 
 
 @MODES
-async def test_tools_list_has_titles_annotations_and_output_schemas(mode: str) -> None:
-    async with Client(server_for(), mode=mode) as client:  # type: ignore[arg-type]
+async def test_tools_list_has_titles_annotations_and_output_schemas(mode: Mode) -> None:
+    async with Client(server_for(), mode=mode) as client:
         tools = (await client.list_tools()).tools
     assert [tool.name for tool in tools] == ["health_check"]
     tool = tools[0]
@@ -55,7 +57,7 @@ async def test_tools_list_has_titles_annotations_and_output_schemas(mode: str) -
 
 
 @MODES
-async def test_health_check_without_dokploy_configured_says_what_to_set(mode: str) -> None:
+async def test_health_check_without_dokploy_configured_says_what_to_set(mode: Mode) -> None:
     report = await health(server_for(), mode)
     assert report["ok"] is False
     [server] = report["dokploy"]
@@ -72,7 +74,7 @@ async def test_health_check_without_dokploy_configured_says_what_to_set(mode: st
 
 
 @MODES
-async def test_health_check_sees_an_authenticated_dokploy_and_its_version(mode: str) -> None:
+async def test_health_check_sees_an_authenticated_dokploy_and_its_version(mode: Mode) -> None:
     with respx.mock(assert_all_called=True) as router:
         replay(router, "health--fresh")
         replay(router, "settings.getDokployVersion")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from mcp import Client
@@ -15,6 +15,8 @@ from tests.protocol.replay_dokploy import RECORDED_KEY, load, replay_app
 from tests.protocol.servers import free_port, serve_in_thread
 
 pytestmark = pytest.mark.anyio
+
+Mode = Literal["legacy", "auto"]
 
 MODES = pytest.mark.parametrize(("mode", "expected_version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
 
@@ -30,8 +32,8 @@ def replayed_dokploy() -> Iterator[str]:
         yield url
 
 
-async def call_health(server: StdioServerParameters, mode: str, expected_version: str) -> dict[str, Any]:
-    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+async def call_health(server: StdioServerParameters, mode: Mode, expected_version: str) -> dict[str, Any]:
+    async with Client(server, mode=mode) as client:
         assert client.protocol_version == expected_version
         names = [tool.name for tool in (await client.list_tools()).tools]
         assert "health_check" in names
@@ -42,7 +44,7 @@ async def call_health(server: StdioServerParameters, mode: str, expected_version
 
 
 @MODES
-async def test_stdio_without_dokploy_answers_not_configured(tmp_path: Path, mode: str, expected_version: str) -> None:
+async def test_stdio_without_dokploy_answers_not_configured(tmp_path: Path, mode: Mode, expected_version: str) -> None:
     report = await call_health(params(tmp_path, {}), mode, expected_version)
     assert report["ok"] is False
     assert "DOKPLOY_URL" in report["dokploy"][0]["problem"]
@@ -50,7 +52,7 @@ async def test_stdio_without_dokploy_answers_not_configured(tmp_path: Path, mode
 
 @MODES
 async def test_stdio_with_a_reachable_dokploy_reports_its_version(
-    tmp_path: Path, replayed_dokploy: str, mode: str, expected_version: str
+    tmp_path: Path, replayed_dokploy: str, mode: Mode, expected_version: str
 ) -> None:
     env = {"DOKPLOY_URL": replayed_dokploy, "DOKPLOY_API_KEY": RECORDED_KEY}
     report = await call_health(params(tmp_path, env), mode, expected_version)
