@@ -1,0 +1,98 @@
+"""Expected failures of the PostgreSQL layer.
+
+Hierarchy::
+
+    DatabaseError                       target: the masked display string of the connection
+    ├── DatabaseConnectionError         cannot connect or authenticate
+    ├── DatabaseQueryError              the server refused the statement (sqlstate, message, detail, hint)
+    │   └── ReadOnlyViolationError      sqlstate 25006: a write inside a read-only transaction
+    ├── DatabaseTimeoutError            the statement ran past its statement_timeout (timeout_ms)
+    └── RoleNotPermittedError           the role to switch to is missing or not granted to the user (role)
+
+    InputError
+    └── ConnectionStringError           a target that cannot be parsed (field="target")
+
+Messages are scrubbed of passwords by the code that raises them (only it knows the password of the connection
+at hand), so ``str(err)`` is safe to show and to log.
+"""
+
+from __future__ import annotations
+
+from dokploy_mcp.errors import DokployMCPError, InputError
+
+__all__ = [
+    "ConnectionStringError",
+    "DatabaseConnectionError",
+    "DatabaseError",
+    "DatabaseQueryError",
+    "DatabaseTimeoutError",
+    "ReadOnlyViolationError",
+    "RoleNotPermittedError",
+]
+
+
+class ConnectionStringError(InputError):
+    """The ``target`` is not a connection string we can use; the message says how to fix it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="target")
+
+
+class DatabaseError(DokployMCPError):
+    """A failure talking to one database. ``target`` is its masked display string (password as ``****``)."""
+
+    def __init__(self, message: str, *, target: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+
+class DatabaseConnectionError(DatabaseError):
+    """No usable connection: unreachable host, refused authentication, exhausted pool, lost connection."""
+
+
+class DatabaseQueryError(DatabaseError):
+    """The server refused the statement.
+
+    ``message`` is PostgreSQL's primary message; ``detail`` and ``hint`` are its optional companions.
+    ``sqlstate`` is None only for refusals decided on this side (for example a COPY to or from the client).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        target: str,
+        sqlstate: str | None,
+        detail: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        parts = [f"{message} (SQLSTATE {sqlstate})" if sqlstate else message]
+        if detail:
+            parts.append(f"DETAIL: {detail}")
+        if hint:
+            parts.append(f"HINT: {hint}")
+        super().__init__("\n".join(parts), target=target)
+        self.sqlstate = sqlstate
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+
+
+class ReadOnlyViolationError(DatabaseQueryError):
+    """The statement tried to write inside a read-only transaction (SQLSTATE 25006)."""
+
+
+class DatabaseTimeoutError(DatabaseError):
+    """The statement was cancelled after ``timeout_ms`` milliseconds (statement_timeout, SQLSTATE 57014)."""
+
+    def __init__(self, message: str, *, target: str, timeout_ms: int) -> None:
+        super().__init__(message, target=target)
+        self.timeout_ms = timeout_ms
+
+
+class RoleNotPermittedError(DatabaseError):
+    """The role asked for does not exist, or the connected user is not a member of it."""
+
+    def __init__(self, message: str, *, target: str, role: str) -> None:
+        super().__init__(message, target=target)
+        self.role = role
