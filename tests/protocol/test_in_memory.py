@@ -12,7 +12,7 @@ from mcp import Client
 
 from dokploy_mcp.config import load_dokploy_servers, load_settings
 from dokploy_mcp.server import build_server
-from tests.protocol.replay_dokploy import load
+from tests.dokploy.recordings import TEST_API_KEY, load, replay
 
 pytestmark = pytest.mark.anyio
 
@@ -25,16 +25,6 @@ MODES = pytest.mark.parametrize("mode", ["legacy", "auto"])
 def server_for(**overrides: Any) -> Any:
     settings = load_settings(**overrides)
     return build_server(settings, servers=load_dokploy_servers(settings, environ={}))
-
-
-def replay(router: respx.MockRouter, name: str) -> None:
-    recording = load(name)
-    request, answer = recording["request"], recording["response"]
-    body = answer["body"]
-    content = b"" if body == "" else json.dumps(body).encode()
-    router.route(method=request["method"], url=f"{DOKPLOY}{request['path']}").mock(
-        return_value=httpx.Response(answer["status"], content=content, headers={"content-type": answer["content_type"]})
-    )
 
 
 async def health(server: Any, mode: Mode) -> dict[str, Any]:
@@ -78,26 +68,25 @@ async def test_health_check_sees_an_authenticated_dokploy_and_its_version(mode: 
     with respx.mock(assert_all_called=True) as router:
         replay(router, "health--fresh")
         replay(router, "settings.getDokployVersion")
-        report = await health(server_for(dokploy_url=DOKPLOY, dokploy_api_key="test-api-key"), mode)
+        report = await health(server_for(dokploy_url=DOKPLOY, dokploy_api_key=TEST_API_KEY), mode)
         sent_keys = {call.request.headers.get("x-api-key") for call in router.calls}
     [server] = report["dokploy"]
     assert server["reachable"] is True
     assert server["authenticated"] is True
-    assert server["version"] == load("settings.getDokployVersion")["response"]["body"]
+    assert server["version"] == load("settings.getDokployVersion").response_body
     assert server["version_supported"] is True
     assert report["ok"] is True
     # /api/health is unauthenticated: the key goes only where it is needed.
-    assert sent_keys == {None, "test-api-key"}
-    assert "test-api-key" not in json.dumps(report)
+    assert sent_keys == {None, TEST_API_KEY}
+    assert TEST_API_KEY not in json.dumps(report)
 
 
 async def test_health_check_with_a_rejected_key_explains_the_rate_limit_trap() -> None:
     with respx.mock() as router:
         replay(router, "health--fresh")
-        rejected = load("project.all--rate-limited-key")["response"]
-        router.get(f"{DOKPLOY}/api/settings.getDokployVersion").mock(
-            return_value=httpx.Response(rejected["status"], json=rejected["body"])
-        )
+        # Dokploy answers every call of an exhausted key like this recorded one.
+        rejected = load("project.all--rate-limited-key")
+        router.get(f"{DOKPLOY}/api/settings.getDokployVersion").mock(return_value=rejected.response())
         report = await health(server_for(dokploy_url=DOKPLOY, dokploy_api_key="k"), "auto")
     [server] = report["dokploy"]
     assert server["reachable"] is True

@@ -11,7 +11,8 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.protocol.replay_dokploy import RECORDED_KEY, load, replay_app
+from tests.dokploy.recordings import TEST_API_KEY, load
+from tests.protocol.replay_dokploy import replay_app
 from tests.protocol.servers import free_port, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -54,11 +55,11 @@ async def test_stdio_without_dokploy_answers_not_configured(tmp_path: Path, mode
 async def test_stdio_with_a_reachable_dokploy_reports_its_version(
     tmp_path: Path, replayed_dokploy: str, mode: Mode, expected_version: str
 ) -> None:
-    env = {"DOKPLOY_URL": replayed_dokploy, "DOKPLOY_API_KEY": RECORDED_KEY}
+    env = {"DOKPLOY_URL": replayed_dokploy, "DOKPLOY_API_KEY": TEST_API_KEY}
     report = await call_health(params(tmp_path, env), mode, expected_version)
     [server] = report["dokploy"]
     assert server["authenticated"] is True
-    assert server["version"] == load("settings.getDokployVersion")["response"]["body"]
+    assert server["version"] == load("settings.getDokployVersion").response_body
     assert report["ok"] is True
 
 
