@@ -1,4 +1,4 @@
-"""Command line: ``dokploy-mcp [serve]``, ``dokploy-mcp tools``, ``dokploy-mcp doctor``.
+"""Command line: ``dokploy-mcp [serve]``, ``tools``, ``doctor`` and ``bootstrap``.
 
 Flags mirror the settings (DESIGN §2) and win over the environment. A bad setting prints one line on stderr
 and exits with status 2. Logs go to stderr only: on stdio, stdout is the protocol channel.
@@ -18,7 +18,7 @@ from dokploy_mcp.errors import ConfigurationError
 if TYPE_CHECKING:
     from dokploy_mcp.config import DokployServers, Settings
 
-COMMANDS = ("serve", "tools", "doctor")
+COMMANDS = ("serve", "tools", "doctor", "bootstrap")
 
 
 def _config_flags() -> argparse.ArgumentParser:
@@ -59,6 +59,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", parents=[common], help="run the MCP server (the default command)")
     sub.add_parser("tools", parents=[common], help="print the tools these settings register")
     sub.add_parser("doctor", parents=[common], help="check the settings, each Dokploy server and the database")
+    boot = sub.add_parser(
+        "bootstrap",
+        help="make a fresh Dokploy usable: first admin, API key without rate limit, key file",
+        description="Wait for Dokploy, create its first admin (or sign in), create an API key with rate limiting "
+        "off, write it to a file (mode 600) and print the MCP client configuration. Safe to run again.",
+    )
+    boot.add_argument("--url", help="Dokploy's address, e.g. http://203.0.113.10:3000 (default: DOKPLOY_URL)")
+    boot.add_argument("--email", help="the admin's e-mail (default: DOKPLOY_ADMIN_EMAIL)")
+    boot.add_argument(
+        "--password-file",
+        help="file holding the admin's password (default: the DOKPLOY_ADMIN_PASSWORD variable; never a flag, "
+        "so it stays out of the process list)",
+    )
+    boot.add_argument("--name", default="Admin", help="the admin's display name for a new install")
+    boot.add_argument(
+        "--key-file", help="where to write the key (default: DOKPLOY_API_KEY_FILE, else ~/.config/dokploy-mcp/api-key)"
+    )
+    boot.add_argument("--key-name", default="dokploy-mcp", help="name of the API key in Dokploy (1-32 characters)")
+    boot.add_argument("--wait", type=float, default=300.0, help="seconds to wait for /api/health (default 300)")
+    boot.add_argument("--timeout", type=float, default=30.0, help="seconds per request (sign-up gets 180)")
+    boot.add_argument("--server-ip", help="also set Dokploy's public server IP (used for generated sslip.io domains)")
     return parser
 
 
@@ -93,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not raw or (raw[0] not in COMMANDS and raw[0] not in {"-h", "--help", "--version"}):
         raw.insert(0, "serve")
     args = build_parser().parse_args(raw)
+    if args.command == "bootstrap":
+        return _bootstrap(args)
     from dokploy_mcp.config import load_dokploy_servers, load_settings
 
     try:
@@ -179,3 +202,67 @@ def _doctor(settings: Settings, servers: DokployServers) -> int:
         print(f"        fix: {db.problem}")
     print("all good" if report.ok else f"{len(report.problems)} problem(s) to fix")
     return 0 if report.ok else 1
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    import json
+    import os
+    from pathlib import Path
+
+    import anyio
+    from pydantic import SecretStr
+
+    from dokploy_mcp.bootstrap import bootstrap, client_config_snippet, default_key_file
+    from dokploy_mcp.errors import DokployMCPError, InputError
+    from dokploy_mcp.explain import explain
+
+    configure_logging("INFO")
+    url = args.url or os.environ.get("DOKPLOY_URL")
+    if not url:
+        print("dokploy-mcp: bootstrap needs Dokploy's address: pass --url or set DOKPLOY_URL", file=sys.stderr)
+        return 2
+    password: SecretStr | None = None
+    if args.password_file:
+        try:
+            password = SecretStr(Path(args.password_file).read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            print(f"dokploy-mcp: cannot read --password-file ({exc.strerror})", file=sys.stderr)
+            return 2
+    elif os.environ.get("DOKPLOY_ADMIN_PASSWORD"):
+        password = SecretStr(os.environ["DOKPLOY_ADMIN_PASSWORD"])
+    key_file = Path(args.key_file or os.environ.get("DOKPLOY_API_KEY_FILE") or default_key_file()).expanduser()
+    try:
+        result = anyio.run(
+            lambda: bootstrap(
+                url=url,
+                email=args.email or os.environ.get("DOKPLOY_ADMIN_EMAIL"),
+                password=password,
+                key_file=key_file,
+                name=args.name,
+                key_name=args.key_name,
+                wait_seconds=args.wait,
+                request_timeout=args.timeout,
+                server_ip=args.server_ip,
+            )
+        )
+    except InputError as exc:
+        print(f"dokploy-mcp: {exc}", file=sys.stderr)
+        return 2
+    except DokployMCPError as exc:
+        print(f"dokploy-mcp: bootstrap failed: {explain(exc)}", file=sys.stderr)
+        return 1
+    if result.key_created:
+        admin = "created the first admin" if result.admin_created else "signed in as the existing admin"
+        print(
+            f"Dokploy {result.version} at {result.url}: {admin}, created an API key without rate limit, "
+            f"wrote it to {result.key_file} (mode 600).",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"Dokploy {result.version} at {result.url} is already bootstrapped: the key in {result.key_file} works.",
+            file=sys.stderr,
+        )
+    print("MCP client configuration:", file=sys.stderr)
+    print(json.dumps(client_config_snippet(result), indent=2))
+    return 0

@@ -39,6 +39,8 @@ class Recording:
     content_type: str
     response_body: Any
     note: str
+    #: Only the auth recordings keep response headers: their Set-Cookie lines.
+    response_headers: dict[str, list[str]]
 
     @property
     def procedure(self) -> str:
@@ -52,7 +54,9 @@ class Recording:
     def response(self) -> httpx.Response:
         """The recorded answer. A recorded ``""`` stands for an empty body (see the recordings' README)."""
         content = b"" if self.response_body == "" else json.dumps(self.response_body).encode()
-        return httpx.Response(self.status, content=content, headers={"content-type": self.content_type})
+        headers = [("content-type", self.content_type)]
+        headers += [(name, value) for name, values in self.response_headers.items() for value in values]
+        return httpx.Response(self.status, content=content, headers=headers)
 
 
 def _wire(value: Any) -> str:
@@ -77,6 +81,7 @@ def load(name: str) -> Recording:
         content_type=response["content_type"],
         response_body=response["body"],
         note=raw.get("note", ""),
+        response_headers=response.get("headers") or {},
     )
 
 

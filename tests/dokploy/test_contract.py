@@ -23,9 +23,11 @@ from tests.dokploy.recordings import all_names, load
 
 pytestmark = pytest.mark.anyio
 
-#: Routes outside openapi.json, each with the reason (``/api/auth/*`` joins when the client signs in).
+#: Routes outside openapi.json, each with the reason.
 EXEMPT_ROUTES = {
     ("GET", "/api/health"): "plain Next.js liveness route, not a tRPC procedure",
+    ("POST", "/api/auth/sign-up/email"): "better-auth route (toNodeHandler), not a tRPC procedure",
+    ("POST", "/api/auth/sign-in/email"): "better-auth route (toNodeHandler), not a tRPC procedure",
 }
 
 #: Generic protocol methods: they send whatever procedure the caller names, so no fixed contract applies.
@@ -49,6 +51,23 @@ CASES: list[Case] = [
     Case("settings_update_server_ip", {"server_ip": "203.0.113.10"}),
     Case("settings_get_web_server_settings"),
     Case("user_get"),
+    Case("auth_sign_up_email", {"email": "a@example.com", "password": SecretStr("Passw0rd!Passw0rd"), "name": "A"}),
+    Case(
+        "auth_sign_up_email",
+        {
+            "email": "a@example.com",
+            "password": SecretStr("Passw0rd!Passw0rd"),
+            "name": "A",
+            "last_name": "B",
+            "request_timeout": 5.0,
+        },
+    ),
+    Case("auth_sign_in_email", {"email": "a@example.com", "password": SecretStr("Passw0rd!Passw0rd")}),
+    Case("user_create_api_key", {"name": "mcp", "organization_id": "org-1"}),
+    Case(
+        "user_create_api_key",
+        {"name": "mcp", "organization_id": "org-1", "rate_limit_enabled": True, "expires_in": 86_400},
+    ),
     Case("project_all"),
     Case("project_one", {"project_id": "prj-1"}),
     Case("project_create", {"name": "acme"}),

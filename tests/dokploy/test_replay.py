@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from pydantic import BaseModel, SecretStr
@@ -170,6 +171,15 @@ REPLAYS: dict[str, Call] = {
     "settings.getWebServerSettings": lambda c, r: c.settings_get_web_server_settings(),
     "user.get": lambda c, r: c.user_get(),
     "user.get--session": lambda c, r: c.user_get(),
+    "auth.sign-up.email": lambda c, r: c.auth_sign_up_email(
+        email=_b(r)["email"], password=SecretStr(_b(r)["password"]), name=_b(r)["name"], last_name=_b(r)["lastName"]
+    ),
+    "auth.sign-in.email": lambda c, r: c.auth_sign_in_email(
+        email=_b(r)["email"], password=SecretStr(_b(r)["password"])
+    ),
+    "user.createApiKey": lambda c, r: c.user_create_api_key(
+        name=_b(r)["name"], organization_id=_b(r)["metadata"]["organizationId"]
+    ),
     "project.all--after-remove": _project_all,
     "project.all--bootstrap-key": _project_all,
     "project.all--empty": _project_all,
@@ -262,6 +272,8 @@ SPECIAL_EXPECTATIONS: dict[str, Callable[[Recording], Any]] = {
 # Recordings of the typed routes that cannot be replayed byte for byte, each with the test that covers it.
 NOT_REPLAYED = {
     "compose.delete--without-delete-volumes": "test_compose_delete_always_sends_delete_volumes",
+    # The client never omits rateLimitEnabled; this recording shows what Dokploy does when it is omitted.
+    "user.createApiKey--rate-limit-defaults": "test_api_key_is_created_without_the_default_rate_limit",
 }
 
 _SERVICE_LISTS = ("applications", "mariadb", "mongo", "mysql", "postgres", "redis", "libsql")
@@ -367,3 +379,43 @@ async def test_compose_status_follows_a_failed_deploy(router: respx.MockRouter, 
 
     assert compose.compose_status == raw["composeStatus"] == "error"
     assert compose.deployments[-1].status == raw["deployments"][-1]["status"]
+
+
+async def test_api_key_is_created_without_the_default_rate_limit(
+    router: respx.MockRouter, client: DokployClient
+) -> None:
+    defaults = load("user.createApiKey--rate-limit-defaults")
+    # Left out, the limit is on: 10 counted requests a day, and a REST call counts twice.
+    assert "rateLimitEnabled" not in _b(defaults)
+    assert defaults.response_body["rateLimitEnabled"] is True
+    assert defaults.response_body["rateLimitMax"] == 10
+    mounted = replay(router, "user.createApiKey")
+
+    key = await client.user_create_api_key(name="mcp", organization_id="org-1")
+
+    assert json.loads(mounted.request.content)["rateLimitEnabled"] is False
+    assert key.rate_limit_enabled is False
+
+
+async def test_sign_in_keeps_the_session_cookie_for_the_next_call(
+    router: respx.MockRouter, make_client: ClientFactory
+) -> None:
+    sign_in = load("auth.sign-in.email")
+    router.post(sign_in.path).mock(
+        return_value=httpx.Response(
+            200,
+            json=sign_in.response_body,
+            headers=[
+                ("set-cookie", "better-auth.session_token=s3ss10n; Max-Age=259200; Path=/; HttpOnly; SameSite=Lax")
+            ],
+        )
+    )
+    user_get = replay(router, "user.get--session")
+    dokploy = make_client(api_key=None)
+
+    await dokploy.auth_sign_in_email(email=_b(sign_in)["email"], password=SecretStr(_b(sign_in)["password"]))
+    member = await dokploy.user_get()
+
+    assert user_get.request.headers["cookie"] == "better-auth.session_token=s3ss10n"
+    assert "x-api-key" not in user_get.request.headers
+    assert member.organization_id == user_get.recording.response_body["organizationId"]

@@ -18,7 +18,10 @@ from tests.dokploy.recordings import TEST_API_KEY, Recording, load
 
 def _respond(recording: Recording) -> Response:
     content = b"" if recording.response_body == "" else json.dumps(recording.response_body).encode()
-    return Response(content, status_code=recording.status, media_type=recording.content_type)
+    response = Response(content, status_code=recording.status, media_type=recording.content_type)
+    for value in recording.response_headers.get("set-cookie", []):
+        response.headers.append("set-cookie", value)
+    return response
 
 
 def replay_app(names: list[str]) -> Starlette:

@@ -44,6 +44,8 @@ from dokploy_mcp.dokploy.errors import (
     DokployValidationError,
 )
 from dokploy_mcp.dokploy.models import (
+    ApiKey,
+    AuthSession,
     Backup,
     Compose,
     Container,
@@ -306,6 +308,7 @@ class DokployClient:
         params: list[tuple[str, str]] | None = None,
         body: dict[str, Any] | None = None,
         authenticated: bool = True,
+        request_timeout: float | None = None,
     ) -> Any:
         if not _PROCEDURE.fullmatch(procedure):
             raise ValueError(f"not a Dokploy procedure name: {procedure!r}")
@@ -317,14 +320,14 @@ class DokployClient:
         attempt = 0
         while True:
             try:
-                response = await self._send_once(method, path, headers, params, body)
+                response = await self._send_once(method, path, headers, params, body, request_timeout)
             except _RETRY_EXCEPTIONS as exc:
                 if attempt >= retries or _is_tls_failure(exc):
-                    raise self._transport_error(exc, path) from exc
+                    raise self._transport_error(exc, path, request_timeout) from exc
                 delay = self._backoff(attempt)
                 reason = type(exc).__name__
             except httpx.HTTPError as exc:
-                raise self._transport_error(exc, path) from exc
+                raise self._transport_error(exc, path, request_timeout) from exc
             else:
                 if response.status_code not in _RETRY_STATUSES or attempt >= retries:
                     return self._decode(response, path)
@@ -352,15 +355,17 @@ class DokployClient:
         headers: dict[str, str],
         params: list[tuple[str, str]] | None,
         body: dict[str, Any] | None,
+        request_timeout: float | None = None,
     ) -> httpx.Response:
         url = f"{self.api_url}{path}"
+        limit = httpx.Timeout(request_timeout) if request_timeout is not None else httpx.USE_CLIENT_DEFAULT
         async with self._limiter:
             started = time.perf_counter()
             try:
                 if method == "GET":
-                    response = await self._http.get(url, params=tuple(params or ()), headers=headers)
+                    response = await self._http.get(url, params=tuple(params or ()), headers=headers, timeout=limit)
                 else:
-                    response = await self._http.post(url, json=body, headers=headers)
+                    response = await self._http.post(url, json=body, headers=headers, timeout=limit)
             except httpx.HTTPError as exc:
                 logger.debug(
                     "Dokploy %s: %s %s -> %s after %.3f s",
@@ -394,9 +399,13 @@ class DokployClient:
             return text
         return text.replace(secret, "[redacted]")
 
-    def _transport_error(self, exc: httpx.HTTPError, path: str) -> DokployTransportError:
+    def _transport_error(
+        self, exc: httpx.HTTPError, path: str, request_timeout: float | None = None
+    ) -> DokployTransportError:
         if isinstance(exc, httpx.TimeoutException):
-            return DokployTimeoutError(server=self.name, url=self.base_url, path=path, timeout=self.timeout)
+            return DokployTimeoutError(
+                server=self.name, url=self.base_url, path=path, timeout=request_timeout or self.timeout
+            )
         detail = str(exc) or type(exc).__name__
         return DokployTransportError(self._scrub(f"{detail} ({path})"), server=self.name, url=self.base_url)
 
@@ -533,6 +542,67 @@ class DokployClient:
         return self._model(WebServerSettings, payload, "settings.getWebServerSettings")
 
     # -- user -----------------------------------------------------------------------------------------------------
+
+    # -- sign-in (better-auth, outside the tRPC router) and API keys ----------------------------------------------
+
+    async def auth_sign_up_email(
+        self,
+        *,
+        email: str,
+        password: SecretStr,
+        name: str,
+        last_name: str | None = None,
+        request_timeout: float = 180.0,
+    ) -> AuthSession:
+        """Create the first admin (``POST /api/auth/sign-up/email``); the session cookie lands in this client's jar.
+
+        Sends no key, Cookie or Origin: better-auth checks the Origin only when cookies are present, and a fresh
+        install has no trusted origin yet. ``request_timeout`` is long because the sign-up hook looks up the public IP,
+        which takes about 60 s on a host without internet. Dokploy answers 400 "Admin is already created" once an
+        owner exists.
+
+        Raises:
+            DokployError: see the class docstring.
+        """
+        body = _without_none(
+            {"email": email, "password": password.get_secret_value(), "name": name, "lastName": last_name}
+        )
+        payload = await self._request(
+            "POST", "auth/sign-up/email", body=body, authenticated=False, request_timeout=request_timeout
+        )
+        return self._model(AuthSession, payload, "auth/sign-up/email")
+
+    async def auth_sign_in_email(self, *, email: str, password: SecretStr) -> AuthSession:
+        """Sign in (``POST /api/auth/sign-in/email``); the session cookie lands in this client's jar.
+
+        Raises:
+            DokployAuthError: wrong e-mail or password (401).
+            DokployError: see the class docstring.
+        """
+        body = {"email": email, "password": password.get_secret_value()}
+        payload = await self._request("POST", "auth/sign-in/email", body=body, authenticated=False)
+        return self._model(AuthSession, payload, "auth/sign-in/email")
+
+    async def user_create_api_key(
+        self, *, name: str, organization_id: str, rate_limit_enabled: bool = False, expires_in: int | None = None
+    ) -> ApiKey:
+        """Create an API key for the signed-in user (``user.createApiKey``), by default WITHOUT a rate limit.
+
+        Dokploy keeps better-auth's default limit otherwise: 10 counted requests a day, and every REST call counts
+        twice, so such a key answers 401 after 5 calls.
+
+        Raises:
+            DokployError: see the class docstring.
+        """
+        body = _without_none(
+            {
+                "name": name,
+                "metadata": {"organizationId": organization_id},
+                "rateLimitEnabled": rate_limit_enabled,
+                "expiresIn": expires_in,
+            }
+        )
+        return self._model(ApiKey, await self.mutate("user.createApiKey", body), "user.createApiKey")
 
     async def user_get(self) -> CurrentUser:
         """The caller: organization, role and e-mail of the key's user.

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "ApiKey",
+    "AuthSession",
     "Backup",
     "Compose",
     "ComposeSummary",
@@ -79,6 +81,24 @@ class CurrentUser(DokployModel):
     organization_id: str
     role: str
     user: UserAccount | None = None
+
+
+class AuthSession(DokployModel):
+    """``/api/auth/sign-up/email`` and ``sign-in/email``: the signed-in user. The session itself is a cookie that the
+    client keeps in its jar; the body's token is never stored."""
+
+    user: UserAccount
+
+
+class ApiKey(DokployModel):
+    """``user.createApiKey``: the new key. ``key`` is shown by Dokploy this once only."""
+
+    id: str
+    name: str | None = None
+    key: SecretStr
+    enabled: bool | None = None
+    rate_limit_enabled: bool | None = None
+    expires_at: str | None = None
 
 
 class Deployment(DokployModel):
