@@ -27,3 +27,12 @@ def test_fixtures_are_byte_identical_copies_of_the_shared_originals() -> None:
     assert sorted(copies) == sorted(originals)
     assert [name for name in originals if copies[name] != originals[name]] == []
     assert (FIXTURES / "openapi.json").read_bytes() == (SHARED / "openapi.json").read_bytes()
+
+
+SHARED_TEMPLATE = REPO_ROOT.parent / "shared" / "supabase" / "dokploy-template"
+TEMPLATE = REPO_ROOT / "tests" / "fixtures" / "supabase" / "dokploy-template"
+
+
+@pytest.mark.skipif(not SHARED_TEMPLATE.is_dir(), reason="no ../shared/supabase next to the repository")
+def test_supabase_template_fixture_is_a_byte_identical_copy() -> None:
+    assert _files(TEMPLATE) == _files(SHARED_TEMPLATE)

@@ -1,0 +1,82 @@
+"""Deploy a compose and wait for the outcome.
+
+``compose.deploy`` / ``compose.redeploy`` only queue a deployment and answer at once. The outcome is the status of
+the deployment row the call created: it is found by remembering the deployment ids that existed before the call and
+polling ``deployment.allByCompose`` until a new row reaches a terminal status. On failure the tail of its build log
+says why (Dokploy leaves ``errorMessage`` null; the cause is only in the log).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import anyio
+
+from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.dokploy.models import Deployment
+
+TERMINAL_STATUSES = frozenset({"done", "error", "cancelled"})
+
+Outcome = Literal["done", "error", "cancelled", "timeout"]
+Progress = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    compose_id: str
+    status: Outcome
+    deployment: Deployment | None
+    #: The last lines of the build log when the deployment did not end in ``done``.
+    log_tail: str | None
+    waited_seconds: float
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "done"
+
+
+async def deploy_and_wait(
+    client: DokployClient,
+    compose_id: str,
+    *,
+    redeploy: bool = False,
+    title: str | None = None,
+    wait_seconds: float = 900.0,
+    poll_interval: float = 2.0,
+    log_lines: int = 80,
+    on_progress: Progress | None = None,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> DeployOutcome:
+    """Queue a (re)deploy of ``compose_id`` and poll until its deployment is done, failed, cancelled or timed out."""
+    started = clock()
+    before = {d.deployment_id for d in await client.deployment_all_by_compose(compose_id)}
+    if redeploy:
+        await client.compose_redeploy(compose_id, title=title)
+    else:
+        await client.compose_deploy(compose_id, title=title)
+    last_status = "queued"
+    while True:
+        current = _newest(
+            [d for d in await client.deployment_all_by_compose(compose_id) if d.deployment_id not in before]
+        )
+        if current is not None and current.status != last_status:
+            last_status = current.status or "unknown"
+            if on_progress is not None:
+                await on_progress(f"deployment {current.deployment_id}: {last_status}")
+        if current is not None and current.status in TERMINAL_STATUSES:
+            status = cast(Outcome, current.status)
+            tail = None if status == "done" else await client.deployment_read_logs(current.deployment_id, log_lines)
+            return DeployOutcome(compose_id, status, current, tail, clock() - started)
+        if clock() - started >= wait_seconds:
+            tail = await client.deployment_read_logs(current.deployment_id, log_lines) if current else None
+            return DeployOutcome(compose_id, "timeout", current, tail, clock() - started)
+        await sleep(poll_interval)
+
+
+def _newest(deployments: list[Deployment]) -> Deployment | None:
+    # deployment.allByCompose lists newest first and compose.one oldest first: order by creation time, not position.
+    return max(deployments, key=lambda d: d.created_at or "", default=None)
