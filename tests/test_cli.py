@@ -66,8 +66,9 @@ def test_tools_command_prints_the_table(tmp_path: Path) -> None:
 def test_tools_command_honours_read_only_and_toolsets(tmp_path: Path) -> None:
     result = run(tmp_path, "tools", "--read-only", "--toolsets", "deploy")
     assert result.returncode == 0
-    assert "health_check" not in result.stdout
-    assert "0 tool(s); read-only mode: on" in result.stdout
+    names = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.strip() and "tool(s)" not in line]
+    assert names == ["dokploy_list_instances", "dokploy_validate_config"]
+    assert "2 tool(s); read-only mode: on" in result.stdout
 
 
 def test_doctor_without_dokploy_says_what_to_fix_and_fails(tmp_path: Path) -> None:

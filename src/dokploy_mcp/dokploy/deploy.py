@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 import anyio
+from pydantic import BaseModel, Field
 
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.models import Deployment
@@ -80,3 +81,21 @@ async def deploy_and_wait(
 def _newest(deployments: list[Deployment]) -> Deployment | None:
     # deployment.allByCompose lists newest first and compose.one oldest first: order by creation time, not position.
     return max(deployments, key=lambda d: d.created_at or "", default=None)
+
+
+class DeployReport(BaseModel):
+    """What a tool says about a deploy it ran and waited for."""
+
+    status: str = Field(description="done, error, cancelled, or timeout (still running when the wait ended)")
+    deployment_id: str | None
+    waited_seconds: float
+    log_tail: str | None = Field(description="the end of the build log when it did not end in done (untrusted text)")
+
+
+def report(outcome: DeployOutcome, mask: Callable[[str], str] = lambda text: text) -> DeployReport:
+    return DeployReport(
+        status=outcome.status,
+        deployment_id=outcome.deployment.deployment_id if outcome.deployment else None,
+        waited_seconds=round(outcome.waited_seconds, 1),
+        log_tail=mask(outcome.log_tail) if outcome.log_tail else None,
+    )

@@ -9,6 +9,6 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import core
+    from dokploy_mcp.tools import core, deploy
 
-    return [*core.SPECS]
+    return [*core.SPECS, *deploy.SPECS]

@@ -1,0 +1,80 @@
+"""Write operations on a Supabase stack that several tools share: save the env safely, redeploy, restore.
+
+Dokploy has no compare-and-swap for a compose's env, so a write re-reads the env just before it and refuses when
+someone changed it since the caller read it; after the write it reads the env back and checks it is exactly what
+was written. A tool that must be all-or-nothing restores the previous env when a later step fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
+from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.secrets import is_secret, mask_in_text
+from dokploy_mcp.supabase.stack import SupabaseStack
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], Awaitable[None]]
+
+
+class ConcurrentChangeError(DokployMCPError):
+    """The env changed between the caller's read and this write; nothing was written."""
+
+
+class EnvWriteError(DokployMCPError):
+    """Dokploy did not store the env that was written."""
+
+
+def secret_masker(*envs: EnvFile) -> Callable[[str], str]:
+    """Masks every secret value of these envs in free text (deploy logs, error messages)."""
+    values = [value for env in envs for key, value in env.as_dict().items() if is_secret(key) and value]
+    return lambda text: mask_in_text(text, values)
+
+
+async def write_env(client: DokployClient, stack: SupabaseStack, new_env: EnvFile) -> None:
+    """Save ``new_env`` if the stored env is still the one ``stack`` was read with; verify by reading back."""
+    current = await client.compose_one(stack.ref.compose_id)
+    if (current.env or "") != (stack.compose.env or ""):
+        raise ConcurrentChangeError(
+            f"the env of {stack.ref.path} changed since it was read (someone else edited it); nothing was written: "
+            "call the tool again to work on the current env"
+        )
+    text = new_env.render()
+    await client.compose_save_environment(stack.ref.compose_id, text)
+    stored = await client.compose_one(stack.ref.compose_id)
+    # Compared without trailing newlines: they carry no value, and a store that trims them loses nothing.
+    if (stored.env or "").rstrip("\r\n") != text.rstrip("\r\n"):
+        raise EnvWriteError(
+            f"Dokploy stored a different env for {stack.ref.path} than the one written; check it with "
+            "dokploy_validate_config before redeploying"
+        )
+
+
+async def save_env_and_maybe_redeploy(
+    client: DokployClient,
+    stack: SupabaseStack,
+    new_env: EnvFile,
+    *,
+    redeploy: bool,
+    wait_seconds: float,
+    progress: Progress | None = None,
+) -> DeployReport | None:
+    await write_env(client, stack, new_env)
+    if progress is not None:
+        await progress("env saved")
+    if not redeploy:
+        return None
+    outcome = await deploy_and_wait(
+        client,
+        stack.ref.compose_id,
+        redeploy=True,
+        title="dokploy-mcp: env update",
+        wait_seconds=wait_seconds,
+        on_progress=progress,
+    )
+    return report(outcome, secret_masker(stack.env, new_env))

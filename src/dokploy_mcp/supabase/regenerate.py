@@ -1,0 +1,154 @@
+"""Re-sign or rotate a Supabase stack's keys, all or nothing.
+
+``resign`` keeps JWT_SECRET and signs new ANON_KEY / SERVICE_ROLE_KEY with it: sessions stay valid, and keys signed
+earlier with the same secret keep working too (a signature cannot be revoked without changing the secret).
+``rotate`` makes a new JWT_SECRET and new keys: every signed-in user is signed out, and anything else holding the
+old keys (apps, edge functions, backends) stops working until it gets the new ones.
+
+Steps: write the env, redeploy and wait, verify through kong (GoTrue health with the anon key; the admin users
+route must answer the service key and refuse the anon key). When a step after the write fails, the previous env is
+written back and the stack redeployed, and the outcome says exactly what happened. The env is never left half new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import SecretStr
+
+from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.dokploy.deploy import DeployOutcome, deploy_and_wait
+from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.explain import explain
+from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.gateway import KongGateway
+from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
+from dokploy_mcp.supabase.operations import write_env
+from dokploy_mcp.supabase.stack import SupabaseStack
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["resign", "rotate"]
+Progress = Callable[[str], Awaitable[None]]
+GatewayFactory = Callable[[str, SecretStr, SecretStr], KongGateway]
+
+#: The steps in order; tests inject a failure at each of them.
+STEPS = ("write_env", "redeploy", "verify")
+
+
+def default_gateway(url: str, anon: SecretStr, service: SecretStr) -> KongGateway:
+    return KongGateway(url, anon_key=anon, service_role_key=service)
+
+
+def new_keys(env: EnvFile, mode: Mode) -> dict[str, str]:
+    secret = generate_jwt_secret() if mode == "rotate" else (env.get("JWT_SECRET") or "")
+    values = {"ANON_KEY": sign_key(secret, "anon"), "SERVICE_ROLE_KEY": sign_key(secret, "service_role")}
+    if mode == "rotate":
+        values["JWT_SECRET"] = secret
+    return values
+
+
+@dataclass
+class RegenerateOutcome:
+    status: Literal["done", "rolled_back", "rollback_failed"]
+    failed_step: str | None
+    steps: list[str] = field(default_factory=list)
+    problem: str | None = None
+    deploy: DeployOutcome | None = None
+    rollback_deploy: DeployOutcome | None = None
+    new_env: EnvFile | None = None
+
+
+class StepFailed(DokployMCPError):
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+async def regenerate(
+    client: DokployClient,
+    stack: SupabaseStack,
+    mode: Mode,
+    *,
+    verify: bool = True,
+    wait_seconds: float = 900,
+    progress: Progress | None = None,
+    gateway_factory: GatewayFactory = default_gateway,
+) -> RegenerateOutcome:
+    """Apply new keys; on any failure after the write, restore the previous env and redeploy."""
+    if mode == "resign" and not stack.env.get("JWT_SECRET"):
+        raise StepFailed("plan", "JWT_SECRET is missing, so there is nothing to re-sign with: use mode 'rotate'")
+    url = stack.public_url
+    if verify and url is None:
+        raise StepFailed(
+            "plan",
+            "the stack has no kong domain, so the new keys cannot be verified through the gateway; add one with "
+            "manage_domain, or call again with verify=false",
+        )
+    values = new_keys(stack.env, mode)
+    new_env = stack.env.apply(set=values)
+    outcome = RegenerateOutcome(status="done", failed_step=None, new_env=new_env)
+
+    async def note(step: str) -> None:
+        outcome.steps.append(step)
+        if progress is not None:
+            await progress(step)
+
+    try:
+        await write_env(client, stack, new_env)
+    except DokployMCPError as exc:
+        # Nothing was written (or Dokploy stored something else, which the restore below repairs).
+        outcome.status, outcome.failed_step, outcome.problem = "rolled_back", "write_env", explain(exc)
+        await _restore(client, stack, outcome, redeploy=False)
+        return outcome
+    await note("env written")
+    step = "redeploy"
+    try:
+        deployed = await deploy_and_wait(
+            client,
+            stack.ref.compose_id,
+            redeploy=True,
+            title=f"dokploy-mcp: keys {mode}",
+            wait_seconds=wait_seconds,
+            on_progress=progress,
+        )
+        outcome.deploy = deployed
+        if not deployed.succeeded:
+            raise StepFailed("redeploy", f"the redeploy ended {deployed.status}")
+        await note("redeployed")
+        step = "verify"
+        if verify and url is not None:
+            async with gateway_factory(url, SecretStr(values["ANON_KEY"]), SecretStr(values["SERVICE_ROLE_KEY"])) as gw:
+                check = await gw.verify_keys()
+            if not check.ok:
+                raise StepFailed("verify", "the new keys did not pass the gateway check: " + "; ".join(check.details))
+            await note("verified through kong")
+    except DokployMCPError as exc:
+        outcome.status, outcome.failed_step = "rolled_back", step
+        outcome.problem = str(exc) if isinstance(exc, StepFailed) else explain(exc)
+        await _restore(client, stack, outcome, redeploy=True)
+    return outcome
+
+
+async def _restore(client: DokployClient, stack: SupabaseStack, outcome: RegenerateOutcome, *, redeploy: bool) -> None:
+    """Write the previous env back (if it is not what Dokploy holds) and redeploy; record what happened."""
+    try:
+        current = await client.compose_one(stack.ref.compose_id)
+        if (current.env or "") != (stack.compose.env or ""):
+            await client.compose_save_environment(stack.ref.compose_id, stack.compose.env or "")
+            restored = await client.compose_one(stack.ref.compose_id)
+            if (restored.env or "").rstrip("\r\n") != (stack.compose.env or "").rstrip("\r\n"):
+                raise StepFailed("restore", "Dokploy did not store the previous env")
+        outcome.steps.append("previous env restored")
+        if redeploy:
+            outcome.rollback_deploy = await deploy_and_wait(
+                client, stack.ref.compose_id, redeploy=True, title="dokploy-mcp: keys restored", wait_seconds=900
+            )
+            outcome.steps.append(f"redeployed with the previous env ({outcome.rollback_deploy.status})")
+    except DokployMCPError as exc:
+        outcome.status = "rollback_failed"
+        outcome.problem = f"{outcome.problem}; then restoring the previous env failed: {explain(exc)}"
+        logger.error("restoring the env of %s failed: %s", stack.ref.path, exc)

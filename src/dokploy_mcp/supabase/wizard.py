@@ -1,0 +1,455 @@
+"""The setup wizard: from nothing to a deployed, checked Supabase stack on Dokploy, resumable.
+
+Steps (``STEPS``, in order): check Dokploy's version and server IP; create or reuse the project; create or reuse the
+stack from the template (Dokploy's catalogue, a mirror, or a local folder imported offline); read its env; fix the
+env (public URLs for the domain, SITE_URL, SMTP, broken keys); point the template's kong domain at the chosen host
+(update it, never add a second); deploy and wait; probe the stack through kong; report what remains.
+
+Running it again with the same project and stack name resumes: the project and stack are found by name and reused,
+and nothing else in the project is touched. A step that fails stops the run; the result says which step, what
+exists, and how to resume. The env is written in one call, so it is wholly old or wholly new.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+import anyio
+from pydantic import BaseModel, Field, SecretStr
+
+from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION
+from dokploy_mcp.dokploy.client import CertificateType, DokployClient
+from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
+from dokploy_mcp.dokploy.models import Project
+from dokploy_mcp.errors import DokployMCPError, InputError
+from dokploy_mcp.explain import explain
+from dokploy_mcp.supabase.domains import validate_host
+from dokploy_mcp.supabase.gateway import KongGateway
+from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
+from dokploy_mcp.supabase.operations import secret_masker, write_env
+from dokploy_mcp.supabase.stack import (
+    KONG_PORT,
+    KONG_SERVICE,
+    StackRef,
+    SupabaseStack,
+    is_supabase,
+    kong_domains,
+)
+from dokploy_mcp.supabase.validate import ValidationReport, validate_env
+
+logger = logging.getLogger(__name__)
+
+STEPS = ("check_dokploy", "project", "stack", "read_env", "fix_env", "domain", "deploy", "probe", "report")
+TEMPLATE_ID = "supabase"
+Progress = Callable[[str], Awaitable[None]]
+GatewayFactory = Callable[[str, SecretStr, SecretStr], KongGateway]
+
+
+def dns_safe(name: str) -> str:
+    """The project name Dokploy paths match: lower-case letters, digits and hyphens, at most 63 characters."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:63].strip("-")
+    if not slug:
+        raise InputError(f"{name!r} gives no usable project name: use letters or digits", field="project")
+    return slug
+
+
+class SmtpSettings(BaseModel):
+    host: str = Field(description="SMTP server host, e.g. smtp.resend.com")
+    port: int = Field(default=587, ge=1, le=65535)
+    user: str = Field(description="SMTP user name")
+    password: SecretStr = Field(description="SMTP password (never shown)")
+    admin_email: str = Field(description="the sender address of auth e-mails")
+    sender_name: str = Field(default="Supabase", description="the sender name of auth e-mails")
+
+
+@dataclass
+class WizardInput:
+    project: str
+    stack_name: str = "supabase"
+    domain: str | None = None
+    https: bool = True
+    site_url: str | None = None
+    smtp: SmtpSettings | None = None
+    server_id: str | None = None
+    template_mirror: str | None = None
+    template_dir: str | None = None
+    wait_seconds: float = 1200
+    probe: bool = True
+    reveal: bool = False
+
+
+class Credentials(BaseModel):
+    api_url: str | None
+    studio_url: str | None = Field(description="Supabase Studio, behind the dashboard user and password")
+    anon_key: str | None = Field(description="public by design: goes into client apps")
+    service_role_key: str | None = Field(description="full access: masked unless reveal")
+    dashboard_username: str | None
+    dashboard_password: str | None = Field(description="masked unless reveal")
+    postgres_password: str | None = Field(description="masked unless reveal")
+
+
+class WizardResult(BaseModel):
+    status: Literal["ready", "deployed_unverified", "failed"]
+    project: str
+    project_id: str | None = None
+    stack: str | None = Field(default=None, description="the stack's address for the other tools")
+    compose_id: str | None = None
+    steps_done: list[str]
+    failed_step: str | None = None
+    problem: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    deploy: DeployReport | None = None
+    probe: list[str] = Field(default_factory=list, description="what the kong probe saw")
+    findings: ValidationReport | None = Field(default=None, description="what dokploy_validate_config still finds")
+    credentials: Credentials | None = None
+    resume: str | None = Field(default=None, description="how to resume or remove what exists after a failure")
+
+
+@dataclass
+class _Run:
+    result: WizardResult
+    progress: Progress | None
+    current: str = ""
+    project: Project | None = None
+    environment_id: str | None = None
+    stack: SupabaseStack | None = None
+    already_deployed: bool = False
+    reveal: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def step(self, name: str) -> AsyncIterator[None]:
+        self.current = name
+        if self.progress is not None:
+            await self.progress(f"step {STEPS.index(name) + 1}/{len(STEPS)}: {name}")
+        yield
+        self.result.steps_done.append(name)
+
+
+def _find_project(projects: list[Project], slug: str) -> Project | None:
+    return next((p for p in projects if p.name.casefold() == slug), None)
+
+
+async def run_wizard(
+    client: DokployClient,
+    server: str,
+    spec: WizardInput,
+    *,
+    progress: Progress | None = None,
+    gateway_factory: GatewayFactory | None = None,
+) -> WizardResult:
+    slug = dns_safe(spec.project)
+    domain = validate_host(spec.domain) if spec.domain else None
+    if spec.template_dir and spec.template_mirror:
+        raise InputError("give template_dir or template_mirror, not both", field="template_dir")
+    run = _Run(WizardResult(status="failed", project=slug, steps_done=[]), progress, reveal=spec.reveal)
+    try:
+        await _check_dokploy(client, run, domain)
+        await _project(client, run, slug, spec.project)
+        await _stack(client, run, server, spec)
+        await _read_env(client, run)
+        await _fix_env(client, run, spec, domain)
+        await _domain(client, run, spec, domain)
+        await _deploy(client, run, spec)
+        await _probe(run, spec, gateway_factory)
+        await _report(client, run)
+    except DokployMCPError as exc:
+        run.result.failed_step = run.current
+        run.result.problem = explain(exc)
+        run.result.resume = _resume_hint(run, spec)
+        return run.result
+    return run.result
+
+
+def _resume_hint(run: _Run, spec: WizardInput) -> str:
+    if run.project is None:
+        return "nothing was created; fix the problem and call dokploy_setup_wizard again"
+    where = f"project {run.project.name!r}"
+    if run.stack is not None:
+        where += f" with stack {run.stack.ref.path} (address {run.stack.ref.address})"
+    return (
+        f"{where} exists. Call dokploy_setup_wizard again with project {spec.project!r} and stack_name "
+        f"{spec.stack_name!r} to resume: existing parts are reused, not duplicated. To remove it instead, delete the "
+        "stack in Dokploy with its volumes, then the project"
+    )
+
+
+async def _check_dokploy(client: DokployClient, run: _Run, domain: str | None) -> None:
+    async with run.step("check_dokploy"):
+        version = await client.settings_get_dokploy_version()
+        if version.lstrip("v").split(".")[:2] != SUPPORTED_DOKPLOY_VERSION.lstrip("v").split(".")[:2]:
+            run.result.warnings.append(f"Dokploy {version} is not the supported {SUPPORTED_DOKPLOY_VERSION}")
+        ip = await client.settings_get_ip()
+        if ip in {"", "127.0.0.1"} and domain is None:
+            run.result.warnings.append(
+                "Dokploy's server IP is unset (or 127.0.0.1), so the domain it generates for the stack "
+                "(…-127-0-0-1.sslip.io) is reachable only from the Dokploy host itself; give a domain, or set the "
+                "server's public IP in Dokploy (Settings, Server) first"
+            )
+
+
+async def _project(client: DokployClient, run: _Run, slug: str, display: str) -> None:
+    async with run.step("project"):
+        project = _find_project(await client.project_all(), slug)
+        if project is None:
+            created = await client.project_create(slug, description=display)
+            project = created.project
+            project.environments = [created.environment]
+        else:
+            run.notes.append(f"reused project {slug}")
+        run.project = project
+        run.result.project_id = project.project_id
+        default = next((e for e in project.environments if e.is_default), None) or next(
+            (e for e in project.environments if e.name == "production"), None
+        )
+        if default is None:
+            environments = await client.environment_by_project_id(project.project_id)
+            default = environments[0] if environments else None
+        if default is None:
+            raise InputError(f"project {slug!r} has no environment to put the stack in", field="project")
+        run.environment_id = default.environment_id
+        if not any(e.environment_id == default.environment_id for e in project.environments):
+            project.environments.append(default)
+
+
+async def _stack(client: DokployClient, run: _Run, server: str, spec: WizardInput) -> None:
+    assert run.project is not None and run.environment_id is not None
+    async with run.step("stack"):
+        existing = next(
+            (
+                c
+                for e in run.project.environments
+                if e.environment_id == run.environment_id
+                for c in e.compose
+                if c.name.casefold() == spec.stack_name.casefold()
+            ),
+            None,
+        )
+        if existing is not None:
+            compose = await client.compose_one(existing.compose_id)
+            if not is_supabase(compose):
+                raise InputError(
+                    f"project {run.project.name!r} already has a compose named {spec.stack_name!r} that is not a "
+                    "Supabase stack; choose another stack_name",
+                    field="stack_name",
+                )
+            run.already_deployed = bool(compose.deployments)
+            run.notes.append(f"reused stack {spec.stack_name}")
+        elif spec.template_dir:
+            folder = await anyio.Path(spec.template_dir).expanduser()
+            try:
+                compose_yaml = await (folder / "docker-compose.yml").read_text(encoding="utf-8")
+                template_toml = await (folder / "template.toml").read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(
+                    f"template_dir {str(folder)!r} must hold docker-compose.yml and template.toml ({exc.strerror})",
+                    field="template_dir",
+                ) from None
+            created = await client.compose_create(
+                spec.stack_name,
+                run.environment_id,
+                server_id=spec.server_id,
+                source_type="raw",
+                description="Supabase (dokploy-mcp setup wizard)",
+            )
+            await client.compose_import_template(created.compose_id, compose_yaml, template_toml)
+            compose = await client.compose_one(created.compose_id)
+        else:
+            created = await client.compose_deploy_template(
+                run.environment_id, TEMPLATE_ID, server_id=spec.server_id, base_url=spec.template_mirror
+            )
+            if created.name != spec.stack_name:
+                await client.compose_update(created.compose_id, name=spec.stack_name)
+            compose = await client.compose_one(created.compose_id)
+        ref = StackRef(server, compose.compose_id, run.project.name, _environment_name(run), compose.name)
+        run.stack = SupabaseStack.from_compose(ref, compose)
+        run.result.compose_id = compose.compose_id
+        run.result.stack = ref.address
+
+
+def _environment_name(run: _Run) -> str:
+    assert run.project is not None
+    return next((e.name for e in run.project.environments if e.environment_id == run.environment_id), "production")
+
+
+async def _read_env(client: DokployClient, run: _Run) -> None:
+    assert run.stack is not None
+    async with run.step("read_env"):
+        compose = await client.compose_one(run.stack.ref.compose_id)
+        run.stack = SupabaseStack.from_compose(run.stack.ref, compose)
+
+
+def _target_url(run: _Run, domain: str | None, https: bool) -> str | None:
+    assert run.stack is not None
+    if domain is not None:
+        return f"{'https' if https else 'http'}://{domain}"
+    current = run.stack.kong_domain
+    if current is None:
+        return None
+    # Without a domain of the user's, the template's generated one stays, on the scheme it is served with.
+    return f"{'https' if current.https else 'http'}://{current.host}"
+
+
+async def _fix_env(client: DokployClient, run: _Run, spec: WizardInput, domain: str | None) -> None:
+    assert run.stack is not None
+    async with run.step("fix_env"):
+        env = run.stack.env
+        values: dict[str, str] = {}
+        url = _target_url(run, domain, spec.https)
+        if url is not None:
+            host = url.split("://", 1)[1]
+            values |= {"API_EXTERNAL_URL": url, "SUPABASE_PUBLIC_URL": url, "SUPABASE_HOST": host}
+        if spec.site_url:
+            values["SITE_URL"] = spec.site_url.rstrip("/")
+            values["ADDITIONAL_REDIRECT_URLS"] = f"{spec.site_url.rstrip('/')}/*"
+        if spec.smtp is not None:
+            values |= {
+                "SMTP_HOST": spec.smtp.host,
+                "SMTP_PORT": str(spec.smtp.port),
+                "SMTP_USER": spec.smtp.user,
+                "SMTP_PASS": spec.smtp.password.get_secret_value(),
+                "SMTP_ADMIN_EMAIL": spec.smtp.admin_email,
+                "SMTP_SENDER_NAME": spec.smtp.sender_name,
+            }
+        key_problems = [f for f in check_keys(env.as_dict()) if f.severity == "critical"]
+        if key_problems:
+            secret_bad = any(f.variable == "JWT_SECRET" for f in key_problems)
+            secret = generate_jwt_secret() if secret_bad else (env.get("JWT_SECRET") or "")
+            if secret_bad:
+                values["JWT_SECRET"] = secret
+            values["ANON_KEY"] = sign_key(secret, "anon")
+            values["SERVICE_ROLE_KEY"] = sign_key(secret, "service_role")
+            run.result.warnings.append(
+                "the stack's keys were broken (" + ", ".join(sorted({f.code for f in key_problems})) + "): new keys "
+                "were signed" + (" with a new JWT_SECRET" if secret_bad else "")
+            )
+        new_env = env.apply(set=values)
+        if new_env.render() != env.render():
+            await write_env(client, run.stack, new_env)
+            run.stack = SupabaseStack(
+                run.stack.ref,
+                run.stack.compose.model_copy(update={"env": new_env.render()}),
+                new_env,
+                run.stack.services,
+            )
+
+
+async def _domain(client: DokployClient, run: _Run, spec: WizardInput, domain: str | None) -> None:
+    assert run.stack is not None
+    async with run.step("domain"):
+        if domain is None:
+            return
+        certificate = "letsencrypt" if spec.https else "none"
+        existing = kong_domains(run.stack.compose.domains)
+        if existing:
+            current = existing[0]
+            if current.host != domain or current.https != spec.https or current.certificate_type != certificate:
+                await client.domain_update(
+                    current.domain_id,
+                    host=domain,
+                    https=spec.https,
+                    certificate_type=cast(CertificateType, certificate),
+                    service_name=KONG_SERVICE,
+                    port=KONG_PORT,
+                )
+        else:
+            await client.domain_create(
+                host=domain,
+                compose_id=run.stack.ref.compose_id,
+                service_name=KONG_SERVICE,
+                port=KONG_PORT,
+                https=spec.https,
+                certificate_type=cast(CertificateType, certificate),
+            )
+        if spec.https:
+            settings = await client.settings_get_web_server_settings()
+            if not settings.lets_encrypt_email:
+                run.result.warnings.append(
+                    "Dokploy's Let's Encrypt e-mail is not set, so no certificate can be issued for the domain: set "
+                    "it in Dokploy (Settings, Web Server); this server does not change Traefik's configuration"
+                )
+        compose = await client.compose_one(run.stack.ref.compose_id)
+        run.stack = SupabaseStack.from_compose(run.stack.ref, compose)
+
+
+async def _deploy(client: DokployClient, run: _Run, spec: WizardInput) -> None:
+    assert run.stack is not None
+    async with run.step("deploy"):
+        outcome = await deploy_and_wait(
+            client,
+            run.stack.ref.compose_id,
+            redeploy=run.already_deployed,
+            title="dokploy-mcp: setup wizard",
+            wait_seconds=spec.wait_seconds,
+            on_progress=run.progress,
+        )
+        run.result.deploy = report(outcome, secret_masker(run.stack.env))
+        if not outcome.succeeded:
+            raise _DeployFailed(f"the deploy ended {outcome.status}; its log tail is in `deploy.log_tail`")
+
+
+class _DeployFailed(DokployMCPError):
+    pass
+
+
+async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory | None) -> None:
+    assert run.stack is not None
+    async with run.step("probe"):
+        url = run.stack.public_url
+        anon, service = run.stack.get("ANON_KEY"), run.stack.get("SERVICE_ROLE_KEY")
+        if not spec.probe or url is None or not anon or not service:
+            run.result.status = "deployed_unverified"
+            run.result.probe.append("not probed" if not spec.probe else "no public URL or keys to probe with")
+            return
+        factory = gateway_factory or (lambda u, a, s: KongGateway(u, anon_key=a, service_role_key=s))
+        try:
+            async with factory(url, SecretStr(anon), SecretStr(service)) as gateway:
+                check = await gateway.verify_keys()
+        except DokployMCPError as exc:
+            run.result.status = "deployed_unverified"
+            run.result.probe.append(
+                f"{url} did not answer ({explain(exc)}); DNS or the certificate may not be ready yet: check again "
+                "later with dokploy_validate_config"
+            )
+            return
+        run.result.probe.extend(check.details)
+        run.result.status = "ready" if check.ok else "deployed_unverified"
+
+
+async def _report(client: DokployClient, run: _Run) -> None:
+    assert run.stack is not None
+    async with run.step("report"):
+        settings = await client.settings_get_web_server_settings()
+        stack = run.stack
+        run.result.findings = validate_env(
+            stack.env,
+            address=stack.ref.address,
+            compose_file=stack.compose.compose_file,
+            domain=stack.kong_domain,
+            public_url=stack.public_url,
+            settings=settings,
+            server_ip=settings.server_ip or "",
+        )
+        run.result.credentials = credentials(stack, run.reveal)
+
+
+def credentials(stack: SupabaseStack, reveal: bool) -> Credentials:
+    from dokploy_mcp.supabase.secrets import shown
+
+    url = stack.public_url
+    return Credentials(
+        api_url=url,
+        studio_url=url,
+        anon_key=stack.get("ANON_KEY"),
+        service_role_key=shown("SERVICE_ROLE_KEY", stack.get("SERVICE_ROLE_KEY"), reveal),
+        dashboard_username=stack.get("DASHBOARD_USERNAME"),
+        dashboard_password=shown("DASHBOARD_PASSWORD", stack.get("DASHBOARD_PASSWORD"), reveal),
+        postgres_password=shown("POSTGRES_PASSWORD", stack.get("POSTGRES_PASSWORD"), reveal),
+    )

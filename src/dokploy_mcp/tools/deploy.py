@@ -1,0 +1,553 @@
+"""Toolset ``deploy``: find, check, configure and repair Supabase stacks on Dokploy."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from dokploy_mcp.dokploy.deploy import DeployReport
+from dokploy_mcp.registry import ToolSpec
+from dokploy_mcp.supabase.inventory import ServerInventory
+from dokploy_mcp.supabase.validate import ValidationReport
+from dokploy_mcp.supabase.wizard import SmtpSettings, WizardResult
+from dokploy_mcp.tools.context import ToolContext, runtime
+
+if TYPE_CHECKING:
+    from dokploy_mcp.dokploy.models import Domain
+    from dokploy_mcp.supabase.env import EnvChange
+
+StackArg = Annotated[
+    str,
+    Field(
+        description="the stack: its address from dokploy_list_instances, a compose id, or project/compose or "
+        "project/environment/compose, optionally prefixed with server:"
+    ),
+]
+RevealArg = Annotated[
+    bool, Field(description="show secret values in clear (service-role key, JWT secret, passwords); default masked")
+]
+RedeployArg = Annotated[
+    bool,
+    Field(
+        description="redeploy the stack afterwards and wait for the outcome; without it the change is saved but "
+        "not applied until the next deploy"
+    ),
+]
+WaitArg = Annotated[float, Field(ge=10, le=3600, description="seconds to wait for a redeploy to finish (default 900)")]
+
+
+class InstanceList(BaseModel):
+    servers: list[ServerInventory]
+    total: int = Field(description="Supabase stacks found on all servers")
+
+
+async def dokploy_list_instances(
+    ctx: ToolContext,
+    server: Annotated[
+        str | None, Field(description="only this Dokploy server (a name from the instances file); default: all")
+    ] = None,
+) -> InstanceList:
+    """List every Supabase stack on the configured Dokploy servers: address, path, status, public URL and last
+    deployment. Use an `address` from here as the `stack` argument of the other tools."""
+    from dokploy_mcp.supabase.inventory import list_instances
+
+    rt = runtime(ctx)
+    servers = await list_instances(rt.servers, rt.dokploy, server)
+    return InstanceList(servers=servers, total=sum(len(s.stacks) for s in servers))
+
+
+async def dokploy_validate_config(
+    ctx: ToolContext,
+    stack: Annotated[
+        str | None,
+        Field(description="the stack to check (address, compose id or project/compose); or give env_text instead"),
+    ] = None,
+    env_text: Annotated[
+        str | None,
+        Field(description="raw env text (KEY=VALUE lines) to check offline, without a stack; secrets are not echoed"),
+    ] = None,
+) -> ValidationReport:
+    """Check a Supabase stack's configuration: keys against JWT_SECRET, weak or example secrets, URLs vs the domain,
+    SITE_URL, SMTP, missing variables, server IP, Let's Encrypt. Each finding names the tool call that fixes it."""
+    from dokploy_mcp.errors import InputError
+    from dokploy_mcp.supabase.env import EnvFile
+    from dokploy_mcp.supabase.stack import open_stack
+    from dokploy_mcp.supabase.validate import validate_env
+
+    if (stack is None) == (env_text is None):
+        raise InputError("give exactly one of stack or env_text", field="stack" if stack is None else "env_text")
+    if env_text is not None:
+        return validate_env(EnvFile.parse(env_text))
+    rt = runtime(ctx)
+    client, found = await open_stack(stack or "", rt.servers, rt.dokploy)
+    settings = await client.settings_get_web_server_settings()
+    return validate_env(
+        found.env,
+        address=found.ref.address,
+        compose_file=found.compose.compose_file,
+        domain=found.kong_domain,
+        public_url=found.public_url,
+        settings=settings,
+        server_ip=settings.server_ip or "",
+    )
+
+
+class EnvChangeView(BaseModel):
+    variable: str
+    change: Literal["added", "changed", "removed"]
+    old: str | None = Field(description="masked when secret, unless reveal")
+    new: str | None = Field(description="masked when secret, unless reveal")
+
+
+class EnvUpdateResult(BaseModel):
+    stack: str
+    dry_run: bool
+    saved: bool = Field(description="the new env was written to Dokploy")
+    changes: list[EnvChangeView]
+    notes: list[str]
+    redeploy: DeployReport | None = None
+    next_step: str | None = None
+
+
+async def dokploy_update_env(
+    ctx: ToolContext,
+    stack: StackArg,
+    set: Annotated[
+        dict[str, str], Field(description="variables to set, {NAME: value}; comments and other variables are kept")
+    ] = {},  # noqa: B006 - pydantic copies defaults, and the SDK builds the schema from this signature
+    unset: Annotated[list[str], Field(description="variables to remove")] = [],  # noqa: B006
+    generate: Annotated[
+        list[str],
+        Field(description="variables to set to a fresh random secret, e.g. DASHBOARD_PASSWORD (masked unless reveal)"),
+    ] = [],  # noqa: B006
+    dry_run: Annotated[bool, Field(description="only show the diff; change nothing")] = False,
+    redeploy: RedeployArg = False,
+    wait_seconds: WaitArg = 900,
+    reveal: RevealArg = False,
+) -> EnvUpdateResult:
+    """Set, unset or generate variables of a Supabase stack's env with a masked diff; dry_run previews. Keys and
+    JWT_SECRET are refused here (use dokploy_regenerate_keys); URL variables are kept in step."""
+    from dokploy_mcp.supabase.envupdate import plan_env_update
+    from dokploy_mcp.supabase.operations import save_env_and_maybe_redeploy
+    from dokploy_mcp.supabase.stack import open_stack
+
+    rt = runtime(ctx)
+    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    plan = plan_env_update(found.env, set_values=set, unset=unset, generate=generate)
+    result = EnvUpdateResult(
+        stack=found.ref.address,
+        dry_run=dry_run,
+        saved=False,
+        changes=[_view(change, reveal) for change in plan.changes],
+        notes=plan.notes,
+    )
+    if dry_run or not plan.changed:
+        if not plan.changed:
+            result.notes.append("nothing to change: the env already has these values")
+        return result
+    outcome = await save_env_and_maybe_redeploy(
+        client, found, plan.after, redeploy=redeploy, wait_seconds=wait_seconds, progress=_progress(ctx)
+    )
+    result.saved = True
+    result.redeploy = outcome
+    if not redeploy:
+        result.next_step = (
+            "the change is saved but not applied: the stack reads its env when it is deployed; call again with "
+            "redeploy=true, or redeploy later"
+        )
+    elif outcome is not None and outcome.status != "done":
+        result.next_step = "the redeploy did not finish in done: read log_tail, then dokploy_get_logs for the services"
+    return result
+
+
+def _view(change: EnvChange, reveal: bool) -> EnvChangeView:
+    from dokploy_mcp.supabase.secrets import shown
+
+    return EnvChangeView(
+        variable=change.key,
+        change=change.kind,
+        old=shown(change.key, change.old, reveal),
+        new=shown(change.key, change.new, reveal),
+    )
+
+
+def _progress(ctx: ToolContext) -> Callable[[str], Awaitable[None]]:
+    step = 0
+
+    async def report(message: str) -> None:
+        nonlocal step
+        step += 1
+        await ctx.report_progress(step, None, message)
+
+    return report
+
+
+class DomainView(BaseModel):
+    domain_id: str
+    host: str
+    url: str
+    https: bool
+    certificate_type: str | None
+    service: str | None
+    port: int | None
+
+
+class DomainResult(BaseModel):
+    stack: str
+    action: Literal["list", "add", "update", "remove"]
+    applied: bool = Field(description="false for list, dry runs and previews")
+    domains: list[DomainView] = Field(description="the stack's domains after the action (before it, for previews)")
+    env_changes: list[EnvChangeView] = Field(description="URL variables changed to match the domain")
+    notes: list[str]
+    confirm_token: str | None = Field(
+        default=None, description="for remove: call again with this token (valid 10 minutes) to remove"
+    )
+    redeploy: DeployReport | None = None
+    next_step: str | None = None
+
+
+def _domain_view(domain: Domain) -> DomainView:
+    from dokploy_mcp.supabase.stack import domain_url
+
+    return DomainView(
+        domain_id=domain.domain_id,
+        host=domain.host,
+        url=domain_url(domain),
+        https=domain.https,
+        certificate_type=domain.certificate_type,
+        service=domain.service_name,
+        port=domain.port,
+    )
+
+
+async def manage_domain(
+    ctx: ToolContext,
+    stack: StackArg,
+    action: Annotated[
+        Literal["list", "add", "update", "remove"],
+        Field(description="list the domains; add the kong domain; update its host or https; remove one"),
+    ] = "list",
+    host: Annotated[
+        str | None, Field(description="for add/update: the host name, e.g. api.example.com (no scheme or path)")
+    ] = None,
+    https: Annotated[
+        bool | None,
+        Field(description="for add/update: serve over https with a Let's Encrypt certificate (add defaults to true)"),
+    ] = None,
+    domain_id: Annotated[
+        str | None, Field(description="for update/remove when the stack has several domains: which one")
+    ] = None,
+    dry_run: Annotated[bool, Field(description="for add/update: show what would change, change nothing")] = False,
+    redeploy: RedeployArg = False,
+    wait_seconds: WaitArg = 900,
+    confirm_token: Annotated[
+        str | None, Field(description="for remove: the token from the preview (call without it first)")
+    ] = None,
+) -> DomainResult:
+    """List, add, update or remove the public domain of a Supabase stack (kong, port 8000), keeping API_EXTERNAL_URL,
+    SUPABASE_PUBLIC_URL and SUPABASE_HOST in step. Remove asks for confirmation; changes apply after a redeploy."""
+    from dokploy_mcp.errors import InputError
+    from dokploy_mcp.supabase import domains as dom
+    from dokploy_mcp.supabase.operations import write_env
+    from dokploy_mcp.supabase.stack import open_stack
+
+    rt = runtime(ctx)
+    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    result = DomainResult(
+        stack=found.ref.address,
+        action=action,
+        applied=False,
+        domains=[_domain_view(d) for d in found.compose.domains],
+        env_changes=[],
+        notes=[],
+    )
+    if action == "list":
+        return result
+    if action == "add":
+        if host is None:
+            raise InputError("action 'add' needs host, e.g. api.example.com", field="host")
+        change = dom.plan_add(found, host, True if https is None else https)
+    elif action == "update":
+        if host is None and https is None:
+            raise InputError("action 'update' needs host or https (or both)", field="host")
+        change = dom.plan_update(found, domain_id, host, https)
+    else:
+        change = dom.plan_remove(found, domain_id)
+    result.notes.extend(change.notes)
+    if change.env_plan is not None:
+        result.env_changes = [_view(c, reveal=False) for c in change.env_plan.changes]
+        result.notes.extend(change.env_plan.notes)
+    if change.https:
+        settings = await client.settings_get_web_server_settings()
+        if not settings.lets_encrypt_email:
+            result.notes.append(
+                "Dokploy's Let's Encrypt e-mail is not set: set it in Dokploy (Settings, Web Server) so the "
+                "certificate can be issued; this server does not change Traefik's configuration"
+            )
+    if action == "remove":
+        assert change.before is not None
+        arguments = {
+            "stack": found.ref.address,
+            "action": action,
+            "domain_id": change.before.domain_id,
+            "redeploy": redeploy,
+            "wait_seconds": wait_seconds,
+        }
+        state = change.before.model_dump_json()
+        if confirm_token is None:
+            token = rt.confirmer.issue("manage_domain", arguments, state)
+            result.confirm_token = token.token
+            result.next_step = "call manage_domain again with the same arguments and this confirm_token to remove"
+            return result
+        rt.confirmer.verify(confirm_token, "manage_domain", arguments, state)
+    elif dry_run:
+        result.next_step = "call again without dry_run to apply"
+        return result
+    now = await dom.apply_domain(client, found, change)
+    try:
+        if change.env_plan is not None and change.env_plan.changed:
+            await write_env(client, found, change.env_plan.after)
+    except BaseException:
+        await dom.restore_domain(client, found, change, now)
+        raise
+    result.applied = True
+    refreshed = await client.compose_one(found.ref.compose_id)
+    result.domains = [_domain_view(d) for d in refreshed.domains]
+    if redeploy:
+        from dokploy_mcp.dokploy.deploy import deploy_and_wait, report
+        from dokploy_mcp.supabase.operations import secret_masker
+
+        outcome = await deploy_and_wait(
+            client,
+            found.ref.compose_id,
+            redeploy=True,
+            title="dokploy-mcp: domain",
+            wait_seconds=wait_seconds,
+            on_progress=_progress(ctx),
+        )
+        result.redeploy = report(outcome, secret_masker(found.env))
+    else:
+        result.next_step = "the domain takes effect after a redeploy: call again with redeploy=true or redeploy later"
+    return result
+
+
+class KeyView(BaseModel):
+    variable: str
+    value: str | None = Field(description="ANON_KEY is public and shown; the others are masked unless reveal")
+
+
+class RegenerateResult(BaseModel):
+    stack: str
+    mode: Literal["resign", "rotate"]
+    status: Literal["preview", "done", "rolled_back", "rollback_failed"]
+    changes: list[str] = Field(description="the variables that change")
+    warnings: list[str]
+    steps: list[str] = Field(description="what was done, in order")
+    failed_step: str | None = None
+    problem: str | None = None
+    keys: list[KeyView] = Field(default_factory=list, description="the keys now in the stack's env")
+    redeploy: DeployReport | None = None
+    confirm_token: str | None = Field(default=None, description="call again with this token (valid 10 minutes)")
+    next_step: str | None = None
+
+
+async def dokploy_regenerate_keys(
+    ctx: ToolContext,
+    stack: StackArg,
+    mode: Annotated[
+        Literal["resign", "rotate"],
+        Field(
+            description="resign: new ANON_KEY and SERVICE_ROLE_KEY signed with the current JWT_SECRET (sessions "
+            "stay valid); rotate: new JWT_SECRET and keys (signs every user out, breaks anything holding old keys)"
+        ),
+    ] = "resign",
+    verify: Annotated[
+        bool, Field(description="check the new keys through the stack's kong gateway after the redeploy")
+    ] = True,
+    wait_seconds: WaitArg = 900,
+    confirm_token: Annotated[
+        str | None, Field(description="the token from the preview; without it nothing changes")
+    ] = None,
+    reveal: RevealArg = False,
+) -> RegenerateResult:
+    """Repair a Supabase stack's keys: sign new ones (resign) or rotate JWT_SECRET too, write the env, redeploy and
+    verify through kong; any failure restores the previous env. Call without confirm_token to preview."""
+    from dokploy_mcp.supabase import regenerate as regen
+    from dokploy_mcp.supabase.secrets import shown
+    from dokploy_mcp.supabase.stack import open_stack
+
+    rt = runtime(ctx)
+    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    changes = ["ANON_KEY", "SERVICE_ROLE_KEY"] + (["JWT_SECRET"] if mode == "rotate" else [])
+    warnings = (
+        [
+            "rotate signs out every user (their sessions are signed with the old JWT_SECRET) and breaks every app, "
+            "edge function or backend that holds the old anon or service-role key until it gets the new ones"
+        ]
+        if mode == "rotate"
+        else [
+            "resign keeps JWT_SECRET: sessions stay valid, and the old keys keep working too (they are signed with "
+            "the same secret); rotate if an old key leaked"
+        ]
+    )
+    result = RegenerateResult(
+        stack=found.ref.address, mode=mode, status="preview", changes=changes, warnings=warnings, steps=[]
+    )
+    arguments = {"stack": stack, "mode": mode, "verify": verify, "wait_seconds": wait_seconds}
+    state = found.compose.env or ""
+    if confirm_token is None:
+        result.confirm_token = rt.confirmer.issue("dokploy_regenerate_keys", arguments, state).token
+        result.next_step = "call dokploy_regenerate_keys again with the same arguments and this confirm_token"
+        return result
+    rt.confirmer.verify(confirm_token, "dokploy_regenerate_keys", arguments, state)
+    try:
+        outcome = await regen.regenerate(
+            client, found, mode, verify=verify, wait_seconds=wait_seconds, progress=_progress(ctx)
+        )
+    except regen.StepFailed as exc:
+        result.status, result.failed_step, result.problem = "rolled_back", exc.step, str(exc)
+        result.steps = ["nothing was changed"]
+        return result
+    from dokploy_mcp.dokploy.deploy import report
+    from dokploy_mcp.supabase.operations import secret_masker
+
+    masker = secret_masker(found.env, *([outcome.new_env] if outcome.new_env else []))
+    result.status, result.steps = outcome.status, outcome.steps
+    result.failed_step, result.problem = outcome.failed_step, outcome.problem
+    result.redeploy = report(outcome.deploy, masker) if outcome.deploy else None
+    env = outcome.new_env if outcome.status in {"done", "rollback_failed"} and outcome.new_env else found.env
+    result.keys = [KeyView(variable=name, value=shown(name, env.get(name), reveal)) for name in changes]
+    if outcome.status == "rolled_back":
+        result.next_step = "the previous env is back in place; fix the problem above and call again"
+    elif outcome.status == "rollback_failed":
+        result.next_step = (
+            "the stack's env holds the NEW keys (consistent with each other) but the restore failed: redeploy the "
+            "stack to apply them, then check it with dokploy_validate_config"
+        )
+    return result
+
+
+async def dokploy_setup_wizard(
+    ctx: ToolContext,
+    project: Annotated[
+        str,
+        Field(
+            min_length=1, description="project name; made DNS-safe for Dokploy, the original kept as its description"
+        ),
+    ],
+    stack_name: Annotated[
+        str, Field(min_length=1, max_length=63, description="name of the stack's compose")
+    ] = "supabase",
+    domain: Annotated[
+        str | None,
+        Field(
+            description="public host name of the API and Studio, e.g. api.example.com (DNS must point at the "
+            "Dokploy server); default: keep the sslip.io name Dokploy generates"
+        ),
+    ] = None,
+    https: Annotated[bool, Field(description="serve the domain over https with Let's Encrypt")] = True,
+    site_url: Annotated[
+        str | None,
+        Field(description="your application's URL, where auth sends users back, e.g. https://app.example.com"),
+    ] = None,
+    smtp: Annotated[
+        SmtpSettings | None, Field(description="mail server for auth e-mails; without it confirmations are not sent")
+    ] = None,
+    server: Annotated[
+        str | None, Field(description="the Dokploy server (a name from the instances file); default: the default one")
+    ] = None,
+    server_id: Annotated[
+        str | None, Field(description="Dokploy's id of a remote server to deploy on; default: the Dokploy host")
+    ] = None,
+    template_mirror: Annotated[
+        str | None,
+        Field(description="base URL of a Dokploy templates mirror, when the host cannot reach the catalogue"),
+    ] = None,
+    template_dir: Annotated[
+        str | None,
+        Field(
+            description="a folder on this MCP server's machine with docker-compose.yml and template.toml: imported "
+            "offline"
+        ),
+    ] = None,
+    wait_seconds: Annotated[
+        float, Field(ge=30, le=3600, description="seconds to wait for the deploy (first pulls take minutes)")
+    ] = 1200,
+    reveal: RevealArg = False,
+) -> WizardResult:
+    """Deploy a Supabase stack on Dokploy end to end: project, stack from the template, env fixes, domain, deploy,
+    wait, probe through kong; returns URLs and credentials. Run again with the same project to resume."""
+    from dokploy_mcp.supabase.wizard import WizardInput, run_wizard
+
+    rt = runtime(ctx)
+    client = await rt.dokploy(server)
+    spec = WizardInput(
+        project=project,
+        stack_name=stack_name,
+        domain=domain,
+        https=https,
+        site_url=site_url,
+        smtp=smtp,
+        server_id=server_id,
+        template_mirror=template_mirror,
+        template_dir=template_dir,
+        wait_seconds=wait_seconds,
+        reveal=reveal,
+    )
+    return await run_wizard(client, rt.servers.get(server).name, spec, progress=_progress(ctx))
+
+
+SPECS = [
+    ToolSpec(
+        name="dokploy_setup_wizard",
+        title="Deploy a Supabase stack on Dokploy",
+        toolset="deploy",
+        handler=dokploy_setup_wizard,
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+    ),
+    ToolSpec(
+        name="dokploy_list_instances",
+        title="List Supabase stacks",
+        toolset="deploy",
+        handler=dokploy_list_instances,
+        read_only=True,
+    ),
+    ToolSpec(
+        name="dokploy_validate_config",
+        title="Validate a Supabase stack's configuration",
+        toolset="deploy",
+        handler=dokploy_validate_config,
+        read_only=True,
+    ),
+    ToolSpec(
+        name="dokploy_update_env",
+        title="Update a Supabase stack's env",
+        toolset="deploy",
+        handler=dokploy_update_env,
+        read_only=False,
+        destructive=False,
+        idempotent=False,
+    ),
+    ToolSpec(
+        name="dokploy_regenerate_keys",
+        title="Regenerate a Supabase stack's keys",
+        toolset="deploy",
+        handler=dokploy_regenerate_keys,
+        read_only=False,
+        destructive=True,
+        idempotent=False,
+    ),
+    ToolSpec(
+        name="manage_domain",
+        title="Manage a Supabase stack's domain",
+        toolset="deploy",
+        handler=manage_domain,
+        read_only=False,
+        destructive=True,
+        idempotent=False,
+    ),
+]
