@@ -111,6 +111,28 @@ def guard(spec: ToolSpec, settings: Settings) -> Handler:
     return guarded
 
 
+def compact_schema(schema: Any) -> Any:
+    """The schema without pydantic's generated ``title`` keywords.
+
+    Every property and model gets a title derived from its name, which tells the model nothing the name does not
+    and makes up a large part of tools/list; descriptions stay. Keys of a ``properties`` map are property names
+    (a property may be called "title"), so those maps are walked without dropping keys.
+    """
+    if isinstance(schema, list):
+        return [compact_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    compact: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in {"properties", "$defs", "definitions", "patternProperties"} and isinstance(value, dict):
+            compact[key] = {name: compact_schema(sub) for name, sub in value.items()}
+        else:
+            compact[key] = compact_schema(value)
+    return compact
+
+
 def build_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[Tool]:
     """SDK tool objects for the selected specs, each behind :func:`guard`."""
     tools: list[Tool] = []
@@ -119,14 +141,17 @@ def build_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[Tool]:
         if spec.name in seen:
             raise ValueError(f"tool {spec.name!r} is declared twice")
         seen.add(spec.name)
-        tools.append(
-            Tool.from_function(
-                guard(spec, settings),
-                name=spec.name,
-                title=spec.title,
-                description=spec.description,
-                annotations=spec.annotations,
-                structured_output=True,
-            )
+        tool = Tool.from_function(
+            guard(spec, settings),
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+            structured_output=True,
         )
+        # Only the advertised schemas change: arguments are still validated by the function's own model.
+        tool.parameters = compact_schema(tool.parameters)
+        if tool.fn_metadata.output_schema is not None:
+            tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)
+        tools.append(tool)
     return tools

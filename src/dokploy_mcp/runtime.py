@@ -7,6 +7,7 @@ need only one of them. The runtime is the MCP lifespan's state, but it knows not
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -17,19 +18,34 @@ from dokploy_mcp.confirm import Confirmer
 from dokploy_mcp.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from dokploy_mcp.dokploy.client import DokployClient
     from dokploy_mcp.postgres.client import Database
+    from dokploy_mcp.supabase.gateway import KongGateway
+
+ClientFactory = Callable[[DokployServerConfig, float], "DokployClient"]
+GatewayFactory = Callable[[str, "SecretStr", "SecretStr"], "KongGateway"]
 
 logger = logging.getLogger(__name__)
 
 
 class Runtime:
     def __init__(
-        self, settings: Settings, servers: DokployServers | None = None, confirmer: Confirmer | None = None
+        self,
+        settings: Settings,
+        servers: DokployServers | None = None,
+        confirmer: Confirmer | None = None,
+        *,
+        client_factory: ClientFactory | None = None,
+        gateway_factory: GatewayFactory | None = None,
     ) -> None:
         self.settings = settings
         self.servers = servers if servers is not None else load_dokploy_servers(settings)
         self.confirmer = confirmer if confirmer is not None else Confirmer()
+        # Factories let tests put doubles behind the real clients; by default they build the real thing.
+        self._client_factory = client_factory
+        self.gateway_factory: GatewayFactory = gateway_factory or _default_gateway
         self._clients: dict[str, DokployClient] = {}
         self._databases: dict[str, Database] = {}
         self._lock = anyio.Lock()
@@ -52,13 +68,15 @@ class Runtime:
 
     def new_client(self, server: DokployServerConfig) -> DokployClient:
         """A client for ``server`` that the caller owns (and closes). The URL must be set."""
-        from dokploy_mcp.dokploy.client import DokployClient
-
         if server.url is None:
             raise ConfigurationError(
                 f"Dokploy server {server.name!r} has no URL: set DOKPLOY_URL (for example http://203.0.113.10:3000)",
                 setting="DOKPLOY_URL",
             )
+        if self._client_factory is not None:
+            return self._client_factory(server, self.settings.timeout)
+        from dokploy_mcp.dokploy.client import DokployClient
+
         return DokployClient(
             base_url=server.url, api_key=server.api_key, name=server.name, timeout=self.settings.timeout
         )
@@ -97,3 +115,9 @@ class Runtime:
             if database is None:
                 database = self._databases[key] = Database(info, connect_timeout=min(self.settings.timeout, 30.0))
             return database
+
+
+def _default_gateway(url: str, anon_key: SecretStr, service_role_key: SecretStr) -> KongGateway:
+    from dokploy_mcp.supabase.gateway import KongGateway
+
+    return KongGateway(url, anon_key=anon_key, service_role_key=service_role_key)

@@ -11,7 +11,7 @@ from dokploy_mcp import __version__
 from dokploy_mcp.config import DokployServers, Settings, load_dokploy_servers
 from dokploy_mcp.confirm import Confirmer
 from dokploy_mcp.registry import ToolSpec, build_tools
-from dokploy_mcp.runtime import Runtime
+from dokploy_mcp.runtime import ClientFactory, GatewayFactory, Runtime
 
 INSTRUCTIONS = """\
 Deploys, repairs and operates self-hosted Supabase stacks on Dokploy servers.
@@ -25,6 +25,8 @@ def build_server(
     servers: DokployServers | None = None,
     specs: Sequence[ToolSpec] | None = None,
     confirmer: Confirmer | None = None,
+    client_factory: ClientFactory | None = None,
+    gateway_factory: GatewayFactory | None = None,
 ) -> MCPServer[Runtime]:
     if specs is None:
         from dokploy_mcp.tools import all_specs
@@ -36,7 +38,13 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with Runtime(settings, runtime_servers, process_confirmer) as runtime:
+        async with Runtime(
+            settings,
+            runtime_servers,
+            process_confirmer,
+            client_factory=client_factory,
+            gateway_factory=gateway_factory,
+        ) as runtime:
             yield runtime
 
     return MCPServer(

@@ -11,13 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
 from pydantic import BaseModel, Field
 
-from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.models import Deployment
+
+if TYPE_CHECKING:
+    # Only for annotations: tool modules import this module at start-up, and the client pulls in httpx.
+    from dokploy_mcp.dokploy.client import DokployClient
 
 TERMINAL_STATUSES = frozenset({"done", "error", "cancelled"})
 

@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import jwt
-
 from dokploy_mcp.errors import InputError
 
 Severity = Literal["critical", "high", "medium", "low"]
@@ -395,6 +393,8 @@ def sign_key(
         raise InputError("the key's lifetime must be positive", field="lifetime")
     issued = int(_now(issued_at).timestamp())
     claims = {"role": role, "iss": EXPECTED_ISSUER, "iat": issued, "exp": issued + int(lifetime.total_seconds())}
+    import jwt  # here, not at the top: PyJWT costs start-up time and only signing needs it
+
     return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": "JWT"})
 
 

@@ -404,7 +404,13 @@ async def dokploy_regenerate_keys(
     rt.confirmer.verify(confirm_token, "dokploy_regenerate_keys", arguments, state)
     try:
         outcome = await regen.regenerate(
-            client, found, mode, verify=verify, wait_seconds=wait_seconds, progress=_progress(ctx)
+            client,
+            found,
+            mode,
+            verify=verify,
+            wait_seconds=wait_seconds,
+            progress=_progress(ctx),
+            gateway_factory=rt.gateway_factory,
         )
     except regen.StepFailed as exc:
         result.status, result.failed_step, result.problem = "rolled_back", exc.step, str(exc)
@@ -496,7 +502,9 @@ async def dokploy_setup_wizard(
         wait_seconds=wait_seconds,
         reveal=reveal,
     )
-    return await run_wizard(client, rt.servers.get(server).name, spec, progress=_progress(ctx))
+    return await run_wizard(
+        client, rt.servers.get(server).name, spec, progress=_progress(ctx), gateway_factory=rt.gateway_factory
+    )
 
 
 SPECS = [

@@ -1,0 +1,273 @@
+"""The deploy toolset through an MCP client, against the stateful Dokploy double and the Kong double."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import jsonschema
+import pytest
+from mcp import Client
+from mcp.types import TextContent
+from pydantic import SecretStr
+
+from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
+from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.server import build_server
+from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.gateway import KongGateway
+from tests.fake_dokploy import FakeDokploy
+from tests.supabase.kong_double import KongDouble
+
+pytestmark = pytest.mark.anyio
+
+SERVERS = DokployServers(
+    default="default",
+    servers={
+        "default": DokployServerConfig(
+            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
+        )
+    },
+)
+
+
+def stored_env(fake: FakeDokploy, compose_id: str) -> EnvFile:
+    return EnvFile.parse(fake.composes[compose_id]["env"] or "")
+
+
+def gateway_for(fake: FakeDokploy, compose_id: str) -> Callable[[str, SecretStr, SecretStr], KongGateway]:
+    """A kong that knows the keys the stack's env holds now, as the real one does after a redeploy."""
+
+    def factory(url: str, anon: SecretStr, service: SecretStr) -> KongGateway:
+        env = stored_env(fake, compose_id)
+        double = KongDouble(env.get("JWT_SECRET") or "", env.get("ANON_KEY") or "", env.get("SERVICE_ROLE_KEY") or "")
+        return KongGateway(url, anon_key=anon, service_role_key=service, transport=double.transport())
+
+    return factory
+
+
+def make_server(fake: FakeDokploy, *, read_only: bool = False, gateway: Any = None) -> Any:
+    def client_factory(config: DokployServerConfig, timeout: float) -> DokployClient:
+        return fake.client(name=config.name, timeout=timeout)
+
+    return build_server(
+        load_settings(read_only=read_only), servers=SERVERS, client_factory=client_factory, gateway_factory=gateway
+    )
+
+
+@pytest.fixture
+def fake() -> FakeDokploy:
+    # deploy_polls=0: deployments finish by the first poll, so no test waits out a poll interval.
+    return FakeDokploy(lets_encrypt_email="ops@example.com", deploy_polls=0)
+
+
+@pytest.fixture
+def stack(fake: FakeDokploy) -> dict[str, Any]:
+    fake.add_compose("shop", "web", "services:\n  web:\n    image: busybox\n")
+    return fake.add_supabase_stack("shop", "supabase", deployed=True)
+
+
+@pytest.fixture
+async def client(fake: FakeDokploy, stack: dict[str, Any]) -> AsyncIterator[Client]:
+    async with Client(make_server(fake, gateway=gateway_for(fake, stack["composeId"]))) as mcp:
+        yield mcp
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def error(client: Client, tool: str, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    assert isinstance(result.content[0], TextContent)
+    return result.content[0].text
+
+
+async def test_list_instances_finds_the_supabase_stack_only(client: Client, stack: dict[str, Any]) -> None:
+    listed = await call(client, "dokploy_list_instances")
+    assert listed["total"] == 1
+    [server] = listed["servers"]
+    assert server["ok"] is True and server["other_composes"] == 1
+    [found] = server["stacks"]
+    assert found["compose_id"] == stack["composeId"]
+    assert found["path"] == "shop/production/supabase"
+    assert found["address"] == f"default:{stack['composeId']}"
+    assert found["last_deployment"]["status"] == "done"
+
+
+async def test_validate_config_finds_the_template_defects_and_every_fix_call_is_valid(client: Client) -> None:
+    report = await call(client, "dokploy_validate_config", stack="shop/supabase")
+    codes = {f["code"] for f in report["findings"]}
+    assert {"site_url_localhost", "smtp_placeholder", "server_ip_loopback"} <= codes
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    fixes = [f["fix"] for f in report["findings"] if f["fix"]]
+    assert fixes
+    for fix in fixes:
+        # The promise of a finding: its fix is a call the model can make as it stands (placeholders aside).
+        jsonschema.validate(fix["arguments"], tools[fix["tool"]].input_schema)
+    assert report["ok"] is False
+
+
+async def test_validate_config_checks_raw_env_text_offline(client: Client, stack: dict[str, Any]) -> None:
+    report = await call(client, "dokploy_validate_config", env_text=stack["env"])
+    assert report["stack"] is None
+    assert all(f["fix"] is None for f in report["findings"])
+    assert "site_url_localhost" in {f["code"] for f in report["findings"]}
+    text = json.dumps(report)
+    for key, value in EnvFile.parse(stack["env"]).as_dict().items():
+        if len(value) >= 8 and key not in {"ANON_KEY"}:
+            assert value not in text, key
+
+
+async def test_validate_config_needs_exactly_one_of_stack_and_env_text(client: Client) -> None:
+    assert "exactly one of stack or env_text" in await error(client, "dokploy_validate_config")
+
+
+async def test_update_env_dry_run_masks_secrets_and_writes_nothing(
+    client: Client, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    before = fake.composes[stack["composeId"]]["env"]
+    result = await call(
+        client,
+        "dokploy_update_env",
+        stack="shop/supabase",
+        set={"SITE_URL": "https://app.example.com", "SMTP_PASS": "new-smtp-password-123"},
+        dry_run=True,
+    )
+    assert result["saved"] is False
+    changes = {c["variable"]: c for c in result["changes"]}
+    assert changes["SITE_URL"]["new"] == "https://app.example.com"
+    assert "new-smtp-password-123" not in json.dumps(result)
+    assert fake.composes[stack["composeId"]]["env"] == before
+
+
+async def test_update_env_saves_and_says_it_is_not_applied_yet(
+    client: Client, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    result = await call(
+        client, "dokploy_update_env", stack="shop/supabase", set={"SITE_URL": "https://app.example.com"}
+    )
+    assert result["saved"] is True
+    assert "not applied" in result["next_step"]
+    assert stored_env(fake, stack["composeId"]).get("SITE_URL") == "https://app.example.com"
+    # Every other line is untouched.
+    old_lines = stack["env"].splitlines()
+    new_lines = fake.composes[stack["composeId"]]["env"].splitlines()
+    assert [a for a, b in zip(old_lines, new_lines, strict=True) if a != b] == ["SITE_URL=http://localhost:3000"]
+
+
+async def test_update_env_with_redeploy_waits_for_the_outcome(client: Client, fake: FakeDokploy) -> None:
+    result = await call(
+        client, "dokploy_update_env", stack="shop/supabase", generate=["DASHBOARD_PASSWORD"], redeploy=True
+    )
+    assert result["redeploy"]["status"] == "done"
+    assert result["changes"][0]["new"].startswith("••••")
+    assert result["next_step"] is None
+
+
+async def test_update_env_refuses_jwt_secret_and_points_to_regenerate_keys(client: Client) -> None:
+    message = await error(client, "dokploy_update_env", stack="shop/supabase", set={"JWT_SECRET": "x" * 40})
+    assert "dokploy_regenerate_keys" in message
+
+
+async def test_manage_domain_update_moves_the_url_variables_with_it(
+    client: Client, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    [before] = [d for d in fake.domains.values() if d["composeId"] == stack["composeId"]]
+    preview = await call(
+        client,
+        "manage_domain",
+        stack="shop/supabase",
+        action="update",
+        host="api.example.com",
+        https=True,
+        dry_run=True,
+    )
+    assert preview["applied"] is False
+    assert {c["variable"] for c in preview["env_changes"]} >= {"API_EXTERNAL_URL", "SUPABASE_PUBLIC_URL"}
+    done = await call(
+        client, "manage_domain", stack="shop/supabase", action="update", host="api.example.com", https=True
+    )
+    assert done["applied"] is True
+    [after] = done["domains"]
+    assert after["domain_id"] == before["domainId"]  # updated, not a second domain
+    assert after["url"] == "https://api.example.com"
+    assert stored_env(fake, stack["composeId"]).get("API_EXTERNAL_URL") == "https://api.example.com"
+    assert "after a redeploy" in done["next_step"]
+
+
+async def test_manage_domain_refuses_a_second_kong_domain(client: Client) -> None:
+    message = await error(client, "manage_domain", stack="shop/supabase", action="add", host="api.example.com")
+    assert "use action 'update'" in message
+
+
+async def test_manage_domain_remove_needs_the_confirmation_token_and_it_works_once(
+    client: Client, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    preview = await call(client, "manage_domain", stack="shop/supabase", action="remove")
+    assert preview["applied"] is False and preview["confirm_token"]
+    assert any(d["composeId"] == stack["composeId"] for d in fake.domains.values())
+    arguments = {"stack": "shop/supabase", "action": "remove", "confirm_token": preview["confirm_token"]}
+    removed = await call(client, "manage_domain", **arguments)
+    assert removed["applied"] is True and removed["domains"] == []
+    # A replay of the same token is refused: the domain it was issued for is gone.
+    assert await error(client, "manage_domain", **arguments)
+    assert not any(d["composeId"] == stack["composeId"] for d in fake.domains.values())
+
+
+async def test_regenerate_keys_preview_then_resign_verified_through_kong(
+    client: Client, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    # The stack must be reachable over a domain the gateway can use; the double serves any host.
+    before = stored_env(fake, stack["composeId"])
+    preview = await call(client, "dokploy_regenerate_keys", stack="shop/supabase", mode="resign")
+    assert preview["status"] == "preview" and preview["confirm_token"]
+    assert stored_env(fake, stack["composeId"]) == before
+    done = await call(
+        client, "dokploy_regenerate_keys", stack="shop/supabase", mode="resign", confirm_token=preview["confirm_token"]
+    )
+    assert done["status"] == "done", done
+    after = stored_env(fake, stack["composeId"])
+    assert after.get("JWT_SECRET") == before.get("JWT_SECRET")
+    assert after.get("ANON_KEY") != before.get("ANON_KEY")
+    assert "verified through kong" in done["steps"]
+    keys = {k["variable"]: k["value"] for k in done["keys"]}
+    assert keys["ANON_KEY"] == after.get("ANON_KEY")
+    assert keys["SERVICE_ROLE_KEY"] != after.get("SERVICE_ROLE_KEY")  # masked without reveal
+
+
+async def test_setup_wizard_deploys_a_new_stack_through_the_tool(fake: FakeDokploy) -> None:
+    def gateway(url: str, anon: SecretStr, service: SecretStr) -> KongGateway:
+        [compose] = [c for c in fake.composes.values() if c["name"] == "supabase"]
+        return gateway_for(fake, compose["composeId"])(url, anon, service)
+
+    progress: list[str] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async with Client(make_server(fake, gateway=gateway)) as mcp:
+        result = await mcp.call_tool(
+            "dokploy_setup_wizard",
+            {"project": "Acme Shop", "domain": "api.acme.example", "site_url": "https://acme.example"},
+            progress_callback=on_progress,
+        )
+    assert not result.is_error, result.content
+    wizard = result.structured_content
+    assert wizard is not None
+    assert wizard["status"] == "ready", wizard
+    assert wizard["project"] == "acme-shop"
+    assert wizard["credentials"]["api_url"] == "https://api.acme.example"
+    assert wizard["credentials"]["service_role_key"].startswith("••••")
+    assert any(message.startswith("step 1/") for message in progress)
+
+
+async def test_read_only_mode_keeps_only_the_read_only_deploy_tools(fake: FakeDokploy) -> None:
+    async with Client(make_server(fake, read_only=True)) as mcp:
+        names = {tool.name for tool in (await mcp.list_tools()).tools}
+    assert names == {"health_check", "dokploy_list_instances", "dokploy_validate_config"}
