@@ -156,9 +156,23 @@ async def apply_domain(client: DokployClient, stack: SupabaseStack, change: Doma
 
 
 async def restore_domain(client: DokployClient, stack: SupabaseStack, change: DomainChange, now: Domain | None) -> None:
-    """Undo :func:`apply_domain` after a later step failed."""
+    """Undo :func:`apply_domain` after a later step failed (a removed domain comes back under a new id)."""
     if change.action == "add" and now is not None:
         await client.domain_delete(now.domain_id)
+    elif change.action == "remove" and change.before is not None:
+        before = change.before
+        await client.domain_create(
+            host=before.host,
+            compose_id=stack.ref.compose_id,
+            service_name=before.service_name or KONG_SERVICE,
+            port=before.port or KONG_PORT,
+            https=before.https,
+            certificate_type=cast(CertificateType, before.certificate_type or "none"),
+            path=before.path,
+            internal_path=before.internal_path,
+            strip_path=before.strip_path,
+            custom_cert_resolver=before.custom_cert_resolver,
+        )
     elif change.action == "update" and change.before is not None:
         before = change.before
         await client.domain_update(

@@ -26,7 +26,7 @@ from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.gateway import KongGateway
 from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
-from dokploy_mcp.supabase.operations import write_env
+from dokploy_mcp.supabase.operations import ConcurrentChangeError, write_env
 from dokploy_mcp.supabase.stack import SupabaseStack
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,15 @@ async def regenerate(
 
     try:
         await write_env(client, stack, new_env)
+    except ConcurrentChangeError as exc:
+        # Someone else changed the env since it was read and nothing was written: writing "the previous env" back
+        # now would throw their change away.
+        outcome.status, outcome.failed_step, outcome.problem = "rolled_back", "write_env", explain(exc)
+        outcome.steps.append("nothing was written: the env someone else saved is left as it is")
+        return outcome
     except DokployMCPError as exc:
-        # Nothing was written (or Dokploy stored something else, which the restore below repairs).
+        # The write may have landed although the call failed, or Dokploy stored something else: the restore
+        # below puts the previous env back when the stored one differs from it.
         outcome.status, outcome.failed_step, outcome.problem = "rolled_back", "write_env", explain(exc)
         await _restore(client, stack, outcome, redeploy=False)
         return outcome

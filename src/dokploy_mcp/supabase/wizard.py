@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field, SecretStr
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION
 from dokploy_mcp.dokploy.client import CertificateType, DokployClient
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
-from dokploy_mcp.dokploy.models import Project
+from dokploy_mcp.dokploy.errors import DokployAPIError
+from dokploy_mcp.dokploy.models import Compose, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.domains import validate_host
@@ -161,6 +162,8 @@ async def run_wizard(
         await _probe(run, spec, gateway_factory)
         await _report(client, run)
     except DokployMCPError as exc:
+        # A step after the probe may fail too (report): the run did not finish, whatever the probe saw.
+        run.result.status = "failed"
         run.result.failed_step = run.current
         run.result.problem = explain(exc)
         run.result.resume = _resume_hint(run, spec)
@@ -234,44 +237,107 @@ async def _stack(client: DokployClient, run: _Run, server: str, spec: WizardInpu
         )
         if existing is not None:
             compose = await client.compose_one(existing.compose_id)
-            if not is_supabase(compose):
+            if not is_supabase(compose) and _unfinished_import(compose):
+                # An earlier run created the compose but the import did not complete: finish it.
+                if not spec.template_dir:
+                    raise InputError(
+                        f"project {run.project.name!r} has an empty compose {compose.name!r} left by an earlier run "
+                        "whose template import did not complete: call again with the same template_dir to finish "
+                        "it, or delete that compose in Dokploy",
+                        field="template_dir",
+                    )
+                await _import_template(client, compose.compose_id, spec.template_dir)
+                compose = await client.compose_one(compose.compose_id)
+                run.notes.append(f"finished the import of stack {spec.stack_name}")
+            elif not is_supabase(compose):
                 raise InputError(
                     f"project {run.project.name!r} already has a compose named {spec.stack_name!r} that is not a "
                     "Supabase stack; choose another stack_name",
                     field="stack_name",
                 )
+            else:
+                run.notes.append(f"reused stack {spec.stack_name}")
             run.already_deployed = bool(compose.deployments)
-            run.notes.append(f"reused stack {spec.stack_name}")
         elif spec.template_dir:
-            folder = await anyio.Path(spec.template_dir).expanduser()
-            try:
-                compose_yaml = await (folder / "docker-compose.yml").read_text(encoding="utf-8")
-                template_toml = await (folder / "template.toml").read_text(encoding="utf-8")
-            except OSError as exc:
-                raise InputError(
-                    f"template_dir {str(folder)!r} must hold docker-compose.yml and template.toml ({exc.strerror})",
-                    field="template_dir",
-                ) from None
+            compose_yaml, template_toml = await _read_template_dir(spec.template_dir)
             created = await client.compose_create(
                 spec.stack_name,
                 run.environment_id,
                 server_id=spec.server_id,
                 source_type="raw",
-                description="Supabase (dokploy-mcp setup wizard)",
+                description=WIZARD_DESCRIPTION,
             )
             await client.compose_import_template(created.compose_id, compose_yaml, template_toml)
             compose = await client.compose_one(created.compose_id)
         else:
-            created = await client.compose_deploy_template(
-                run.environment_id, TEMPLATE_ID, server_id=spec.server_id, base_url=spec.template_mirror
-            )
+            try:
+                created = await client.compose_deploy_template(
+                    run.environment_id, TEMPLATE_ID, server_id=spec.server_id, base_url=spec.template_mirror
+                )
+            except DokployAPIError as exc:
+                if exc.status < 500:
+                    raise
+                source = f"the mirror {spec.template_mirror}" if spec.template_mirror else "Dokploy's catalogue"
+                raise _TemplateUnavailable(
+                    f"Dokploy could not get the Supabase template from {source} ({explain(exc)}). When the Dokploy "
+                    "host cannot reach the internet, call again with template_dir (a folder on this machine with the "
+                    "template's docker-compose.yml and template.toml, imported offline) or template_mirror"
+                ) from exc
             if created.name != spec.stack_name:
-                await client.compose_update(created.compose_id, name=spec.stack_name)
+                try:
+                    await client.compose_update(created.compose_id, name=spec.stack_name)
+                except DokployMCPError:
+                    # Under the template's name the compose would not be found on resume, and a second one would be
+                    # made: remove this new, never deployed one before reporting the failure.
+                    await _delete_quietly(client, created.compose_id)
+                    raise
             compose = await client.compose_one(created.compose_id)
         ref = StackRef(server, compose.compose_id, run.project.name, _environment_name(run), compose.name)
         run.stack = SupabaseStack.from_compose(ref, compose)
         run.result.compose_id = compose.compose_id
         run.result.stack = ref.address
+
+
+WIZARD_DESCRIPTION = "Supabase (dokploy-mcp setup wizard)"
+
+
+class _TemplateUnavailable(DokployMCPError):
+    pass
+
+
+def _unfinished_import(compose: Compose) -> bool:
+    """A compose this wizard created for an offline import that never completed: empty and never deployed."""
+    return (
+        compose.description == WIZARD_DESCRIPTION
+        and not (compose.compose_file or "").strip()
+        and not (compose.env or "").strip()
+        and not compose.deployments
+    )
+
+
+async def _read_template_dir(template_dir: str) -> tuple[str, str]:
+    folder = await anyio.Path(template_dir).expanduser()
+    try:
+        compose_yaml = await (folder / "docker-compose.yml").read_text(encoding="utf-8")
+        template_toml = await (folder / "template.toml").read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"template_dir {str(folder)!r} must hold docker-compose.yml and template.toml ({exc.strerror})",
+            field="template_dir",
+        ) from None
+    return compose_yaml, template_toml
+
+
+async def _import_template(client: DokployClient, compose_id: str, template_dir: str) -> None:
+    compose_yaml, template_toml = await _read_template_dir(template_dir)
+    await client.compose_import_template(compose_id, compose_yaml, template_toml)
+
+
+async def _delete_quietly(client: DokployClient, compose_id: str) -> None:
+    try:
+        await client.compose_delete(compose_id, delete_volumes=True)
+    except DokployMCPError as exc:
+        logger.warning("could not delete the compose %s the wizard had just created: %s", compose_id, exc)
 
 
 def _environment_name(run: _Run) -> str:
