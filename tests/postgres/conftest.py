@@ -12,6 +12,7 @@ import pytest
 from psycopg import sql
 
 from dokploy_mcp.postgres import ConnInfo, Database, parse_target
+from tests.postgres.password_cluster import password_cluster  # noqa: F401 - a session fixture for this folder
 
 Admin = Callable[..., list[tuple[Any, ...]]]
 

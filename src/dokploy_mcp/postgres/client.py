@@ -195,13 +195,15 @@ class Database:
         max_rows: int = 1_000,
         max_bytes: int = 1_000_000,
         role: str | None = None,
+        local_settings: Mapping[str, str] | None = None,
     ) -> QueryResult:
         """Run exactly one statement in its own transaction and return at most ``max_rows`` JSON-safe rows.
 
         ``params`` fill ``%s`` / ``%(name)s`` placeholders (psycopg adaptation); without params the text is
         sent verbatim. ``read_only`` runs it in a READ ONLY transaction that is rolled back; otherwise the
         transaction is committed. ``role`` switches to that role for the statement, if the connected user is
-        a member of it.
+        a member of it. ``local_settings`` are set for the transaction only (``set_config(name, value, true)``),
+        e.g. ``request.jwt.claims`` so that RLS policies see a signed-in user.
         """
         if not statement.strip():
             raise InputError("the statement is empty", field="statement")
@@ -223,7 +225,9 @@ class Database:
             try:
                 async with asyncio.timeout(timeout_ms / 1000 + _CLIENT_GRACE_S):
                     query = self._render(conn, statement, params)
-                    await self._begin(conn, read_only=read_only, timeout_ms=timeout_ms, role=role)
+                    await self._begin(
+                        conn, read_only=read_only, timeout_ms=timeout_ms, role=role, local_settings=local_settings
+                    )
                     started = time.perf_counter()
                     outcome = await _run_extended(
                         conn, query, read_only=read_only, max_rows=max_rows, max_bytes=max_bytes
@@ -388,11 +392,22 @@ class Database:
             raise InputError(f"cannot use the parameters: {exc}", field="params") from None
         return text.encode(conn.info.encoding)
 
-    async def _begin(self, conn: AsyncConn, *, read_only: bool, timeout_ms: int, role: str | None) -> None:
+    async def _begin(
+        self,
+        conn: AsyncConn,
+        *,
+        read_only: bool,
+        timeout_ms: int,
+        role: str | None,
+        local_settings: Mapping[str, str] | None = None,
+    ) -> None:
         # psycopg sends BEGIN first; READ ONLY must come before any query of the transaction.
         timeout = sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(int(timeout_ms)))
         settings: list[sql.Composable] = [sql.SQL("SET TRANSACTION READ ONLY"), timeout] if read_only else [timeout]
         await conn.execute(sql.SQL("; ").join(settings))
+        for name, value in (local_settings or {}).items():
+            # Before the role switch: the target role may not be allowed to set these.
+            await conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", [name, value])
         if role is None:
             return
         cursor = await conn.execute(
