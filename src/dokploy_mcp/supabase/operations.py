@@ -27,7 +27,11 @@ class ConcurrentChangeError(DokployMCPError):
 
 
 class EnvWriteError(DokployMCPError):
-    """Dokploy did not store the env that was written."""
+    """Dokploy did not store the env that was written; ``stored`` is what it holds instead (never shown)."""
+
+    def __init__(self, message: str, *, stored: str) -> None:
+        super().__init__(message)
+        self.stored = stored
 
 
 def secret_masker(*envs: EnvFile) -> Callable[[str], str]:
@@ -51,7 +55,8 @@ async def write_env(client: DokployClient, stack: SupabaseStack, new_env: EnvFil
     if (stored.env or "").rstrip("\r\n") != text.rstrip("\r\n"):
         raise EnvWriteError(
             f"Dokploy stored a different env for {stack.ref.path} than the one written; check it with "
-            "dokploy_validate_config before redeploying"
+            "dokploy_validate_config before redeploying",
+            stored=stored.env or "",
         )
 
 

@@ -26,7 +26,7 @@ from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.gateway import KongGateway
 from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
-from dokploy_mcp.supabase.operations import ConcurrentChangeError, write_env
+from dokploy_mcp.supabase.operations import ConcurrentChangeError, EnvWriteError, write_env
 from dokploy_mcp.supabase.stack import SupabaseStack
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class RegenerateOutcome:
     deploy: DeployOutcome | None = None
     rollback_deploy: DeployOutcome | None = None
     new_env: EnvFile | None = None
+    #: After a failed restore: which env Dokploy holds ("previous", "new", "other" or "unknown").
+    env_state: Literal["previous", "new", "other", "unknown"] | None = None
 
 
 class StepFailed(DokployMCPError):
@@ -109,7 +111,9 @@ async def regenerate(
         # The write may have landed although the call failed, or Dokploy stored something else: the restore
         # below puts the previous env back when the stored one differs from it.
         outcome.status, outcome.failed_step, outcome.problem = "rolled_back", "write_env", explain(exc)
-        await _restore(client, stack, outcome, redeploy=False)
+        # What Dokploy made of our write counts as ours: restoring over it is safe.
+        mangled = exc.stored if isinstance(exc, EnvWriteError) else None
+        await _restore(client, stack, outcome, redeploy=False, wait_seconds=wait_seconds, also_ours=mangled)
         return outcome
     await note("env written")
     step = "redeploy"
@@ -136,26 +140,70 @@ async def regenerate(
     except DokployMCPError as exc:
         outcome.status, outcome.failed_step = "rolled_back", step
         outcome.problem = str(exc) if isinstance(exc, StepFailed) else explain(exc)
-        await _restore(client, stack, outcome, redeploy=True)
+        await _restore(client, stack, outcome, redeploy=True, wait_seconds=wait_seconds)
     return outcome
 
 
-async def _restore(client: DokployClient, stack: SupabaseStack, outcome: RegenerateOutcome, *, redeploy: bool) -> None:
-    """Write the previous env back (if it is not what Dokploy holds) and redeploy; record what happened."""
+async def _restore(
+    client: DokployClient,
+    stack: SupabaseStack,
+    outcome: RegenerateOutcome,
+    *,
+    redeploy: bool,
+    wait_seconds: float,
+    also_ours: str | None = None,
+) -> None:
+    """Put the previous env back if Dokploy holds the one we wrote, redeploy, and record what happened.
+
+    An env that is neither the previous one nor ours was changed by someone else meanwhile: it is left alone, and
+    the outcome says so, rather than overwriting their edit.
+    """
+    previous = stack.compose.env or ""
+    written = outcome.new_env.render() if outcome.new_env is not None else None
     try:
-        current = await client.compose_one(stack.ref.compose_id)
-        if (current.env or "") != (stack.compose.env or ""):
-            await client.compose_save_environment(stack.ref.compose_id, stack.compose.env or "")
+        current = (await client.compose_one(stack.ref.compose_id)).env or ""
+        ours = {text.rstrip("\r\n") for text in (written, also_ours) if text is not None}
+        if current.rstrip("\r\n") == previous.rstrip("\r\n"):
+            outcome.steps.append("previous env restored")
+        elif current.rstrip("\r\n") in ours:
+            await client.compose_save_environment(stack.ref.compose_id, previous)
             restored = await client.compose_one(stack.ref.compose_id)
-            if (restored.env or "").rstrip("\r\n") != (stack.compose.env or "").rstrip("\r\n"):
+            if (restored.env or "").rstrip("\r\n") != previous.rstrip("\r\n"):
                 raise StepFailed("restore", "Dokploy did not store the previous env")
-        outcome.steps.append("previous env restored")
+            outcome.steps.append("previous env restored")
+        else:
+            raise StepFailed(
+                "restore",
+                "the env was changed by someone else meanwhile; it was left as they wrote it: check it with "
+                "dokploy_validate_config",
+            )
         if redeploy:
             outcome.rollback_deploy = await deploy_and_wait(
-                client, stack.ref.compose_id, redeploy=True, title="dokploy-mcp: keys restored", wait_seconds=900
+                client,
+                stack.ref.compose_id,
+                redeploy=True,
+                title="dokploy-mcp: keys restored",
+                wait_seconds=wait_seconds,
             )
             outcome.steps.append(f"redeployed with the previous env ({outcome.rollback_deploy.status})")
     except DokployMCPError as exc:
         outcome.status = "rollback_failed"
-        outcome.problem = f"{outcome.problem}; then restoring the previous env failed: {explain(exc)}"
+        reason = str(exc) if isinstance(exc, StepFailed) else explain(exc)
+        outcome.problem = f"{outcome.problem}; then restoring the previous env failed: {reason}"
+        outcome.env_state = await _env_state(client, stack, previous, written)
         logger.error("restoring the env of %s failed: %s", stack.ref.path, exc)
+
+
+async def _env_state(
+    client: DokployClient, stack: SupabaseStack, previous: str, written: str | None
+) -> Literal["previous", "new", "other", "unknown"]:
+    """What Dokploy holds now, so the report says the truth after a failed restore."""
+    try:
+        current = ((await client.compose_one(stack.ref.compose_id)).env or "").rstrip("\r\n")
+    except DokployMCPError:
+        return "unknown"
+    if current == previous.rstrip("\r\n"):
+        return "previous"
+    if written is not None and current == written.rstrip("\r\n"):
+        return "new"
+    return "other"

@@ -423,14 +423,21 @@ async def dokploy_regenerate_keys(
     result.status, result.steps = outcome.status, outcome.steps
     result.failed_step, result.problem = outcome.failed_step, outcome.problem
     result.redeploy = report(outcome.deploy, masker) if outcome.deploy else None
-    env = outcome.new_env if outcome.status in {"done", "rollback_failed"} and outcome.new_env else found.env
+    holds_new = outcome.status == "done" or outcome.env_state == "new"
+    env = outcome.new_env if holds_new and outcome.new_env else found.env
     result.keys = [KeyView(variable=name, value=shown(name, env.get(name), reveal)) for name in changes]
     if outcome.status == "rolled_back":
         result.next_step = "the previous env is back in place; fix the problem above and call again"
     elif outcome.status == "rollback_failed":
-        result.next_step = (
-            "the stack's env holds the NEW keys (consistent with each other) but the restore failed: redeploy the "
-            "stack to apply them, then check it with dokploy_validate_config"
+        result.next_step = {
+            "new": "the stack's env holds the NEW keys (consistent with each other) but the restore failed: "
+            "redeploy the stack to apply them, then check it with dokploy_validate_config",
+            "previous": "the previous env is in place but its redeploy failed: redeploy the stack, then check it "
+            "with dokploy_validate_config",
+        }.get(
+            outcome.env_state or "",
+            "the env is not the one this tool wrote nor the previous one: check it with dokploy_validate_config "
+            "before anything else",
         )
     return result
 
