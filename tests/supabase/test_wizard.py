@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from dokploy_mcp.errors import InputError
@@ -618,3 +619,24 @@ async def test_a_bad_domain_or_both_template_sources_are_refused_before_any_requ
         with pytest.raises(InputError, match="not both"):
             await run_wizard(client, "main", spec(template_dir=str(TEMPLATE_DIR), template_mirror="https://m.ex"))
     assert fake.requests == []
+
+
+async def test_an_env_dokploy_stores_differently_is_put_back_before_the_run_stops() -> None:
+    fake = new_fake()
+    stack = fake.add_supabase_stack("shop", "supabase")
+    before = stack["env"]
+    original = fake.transport
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = original.handle_request(request)
+        stored = fake.composes[stack["composeId"]]["env"]
+        if request.url.path == "/api/compose.saveEnvironment" and stored != before:
+            # Dokploy keeps only half of the new env; the previous one it would store whole.
+            fake.composes[stack["composeId"]]["env"] = stored[: len(stored) // 2]
+        return response
+
+    async with fake.client(transport=httpx.MockTransport(handle)) as client:
+        result = await run_wizard(client, "main", spec(**FULL), gateway_factory=DeployedKong(fake).factory)
+
+    assert result.status == "failed" and result.failed_step == "fix_env"
+    assert fake.composes[stack["composeId"]]["env"] == before

@@ -33,7 +33,7 @@ from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.domains import validate_host
 from dokploy_mcp.supabase.gateway import KongGateway
 from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
-from dokploy_mcp.supabase.operations import secret_masker, write_env
+from dokploy_mcp.supabase.operations import EnvWriteError, secret_masker, write_env
 from dokploy_mcp.supabase.stack import (
     KONG_PORT,
     KONG_SERVICE,
@@ -398,7 +398,14 @@ async def _fix_env(client: DokployClient, run: _Run, spec: WizardInput, domain: 
             )
         new_env = env.apply(set=values)
         if new_env.render() != env.render():
-            await write_env(client, run.stack, new_env)
+            try:
+                await write_env(client, run.stack, new_env)
+            except EnvWriteError as exc:
+                # Dokploy kept something that is neither env: put the one it had back, so the stack is never
+                # left on a half-written env.
+                if exc.stored.rstrip("\r\n") != env.render().rstrip("\r\n"):
+                    await client.compose_save_environment(run.stack.ref.compose_id, env.render())
+                raise
             run.stack = SupabaseStack(
                 run.stack.ref,
                 run.stack.compose.model_copy(update={"env": new_env.render()}),
