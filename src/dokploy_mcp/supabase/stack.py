@@ -81,6 +81,7 @@ def parse_address(stack: str, servers: DokployServers) -> StackAddress:
     server: str | None = None
     if ":" in text:
         prefix, _, rest = text.partition(":")
+        prefix = prefix.strip()
         if prefix not in servers.servers:
             known = ", ".join(sorted(servers.servers))
             raise InputError(f"no Dokploy server named {prefix!r} (configured: {known})", field="stack")
@@ -170,8 +171,15 @@ def compose_services(compose: Compose) -> list[str]:
 
 
 def is_supabase(compose: Compose) -> bool:
+    """The compose file has the kong, auth and db services, and JWT_SECRET or ANON_KEY shows up in its env or its
+    compose file. A value is not needed: a stack whose JWT_SECRET or ANON_KEY is missing or empty is still a
+    Supabase stack (a broken one), and the tools that repair it (dokploy_regenerate_keys) must be able to open it."""
+    if not set(compose_services(compose)) >= SUPABASE_SERVICES:
+        return False
     env = EnvFile.parse(compose.env or "")
-    return set(compose_services(compose)) >= SUPABASE_SERVICES and all(env.get(k) for k in SUPABASE_ENV_KEYS)
+    if any(key in env for key in SUPABASE_ENV_KEYS):
+        return True
+    return any(re.search(rf"\$\{{?{key}\b", compose.compose_file or "") for key in SUPABASE_ENV_KEYS)
 
 
 def kong_domains(domains: Sequence[Domain]) -> list[Domain]:
@@ -199,7 +207,8 @@ class SupabaseStack:
         if not is_supabase(compose):
             raise NotASupabaseStackError(
                 f"{ref.path} (id {ref.compose_id}) is a compose but not a Supabase stack (it needs the kong, auth "
-                "and db services and JWT_SECRET / ANON_KEY in its env); dokploy_list_instances lists the stacks"
+                "and db services and JWT_SECRET / ANON_KEY in its env or compose file); dokploy_list_instances lists "
+                "the stacks"
             )
         return stack
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from dokploy_mcp.dokploy.models import Domain, WebServerSettings
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.keys import KeyFinding, check_keys, weak_secret_findings
+from dokploy_mcp.supabase.keys import SECRET_RULES, KeyFinding, check_keys, weak_secret_findings
 from dokploy_mcp.supabase.secrets import is_secret
 
 Severity = Literal["critical", "high", "medium", "low"]
@@ -38,12 +38,14 @@ REQUIRED = (
 URL_VARIABLES = ("API_EXTERNAL_URL", "SUPABASE_PUBLIC_URL")
 #: Mail settings the template ships with: a mail host that no service of the stack provides and fake credentials.
 PLACEHOLDER_SMTP_HOSTS = frozenset({"supabase-mail", "smtp.example.com", ""})
-PLACEHOLDER_SMTP_USERS = frozenset({"fake_mail_user", ""})
+PLACEHOLDER_SMTP_USERS = frozenset({"fake_mail_user"})
 #: Env text problems that change what the stack reads (a swallowed line, a value cut short); the rest are style.
 SERIOUS_ENV_PROBLEMS = frozenset(
     {"invalid_line", "invalid_key", "missing_equals", "unterminated_quote", "text_after_quote"}
 )
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+][^}]*)?\}")
+#: A host Dokploy generated on sslip.io while its server IP was unset: it resolves to the loopback address.
+_LOOPBACK_SSLIP = re.compile(r"(?:^|[.-])127[.-]0[.-]0[.-]1\.sslip\.io\Z", re.IGNORECASE)
 
 
 class FixCall(BaseModel):
@@ -76,6 +78,11 @@ def _host(url: str | None) -> str | None:
         return urlsplit(url).hostname
     except ValueError:
         return None
+
+
+def _with_scheme(url: str, scheme: str) -> str:
+    """``url`` (without a trailing slash) with its scheme replaced."""
+    return scheme + "://" + url.rstrip("/").partition("://")[2]
 
 
 def _is_local(url: str | None) -> bool:
@@ -137,26 +144,39 @@ class Validator:
                     "internal roles: follow the template's instructions (ALTER USER for each role, then update the "
                     "env) rather than editing the variable alone"
                 )
+            elif finding.variable == "VAULT_ENC_KEY":
+                fix = None
+                message = (
+                    f"{finding.message}; Supavisor encrypts its tenant data with VAULT_ENC_KEY, so a new key makes "
+                    "what it stored unreadable: set a 32-character key before the first start, or reset the pooler's "
+                    "data together with the change"
+                )
             else:
                 fix = self.call("dokploy_update_env", generate=[finding.variable], redeploy=True)
                 message = finding.message
             self.add(finding.code, finding.severity, finding.variable, message, fix)
 
-    def required(self, compose_file: str | None) -> None:
-        names = set(REQUIRED)
-        if compose_file:
-            names |= referenced_variables(compose_file)[0]
+    def required(self, compose_file: str | None, public_url: str | None) -> None:
+        # Imported here: envupdate imports REQUIRED from this module.
+        from dokploy_mcp.supabase.envupdate import GENERATABLE
+
+        referenced = referenced_variables(compose_file)[0] if compose_file else set()
         # Keys and secrets that are missing are already reported by the key and secret checks, with better fixes.
-        covered = {"JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY"}
-        for name in sorted(names - covered):
-            if name not in self.values and not is_secret(name):
-                self.add(
-                    "missing_variable",
-                    "high",
-                    name,
-                    f"{name} is not set, but the stack needs it",
-                    self.call("dokploy_update_env", placeholders=[f"set.{name}"], set={name: "<value>"}),
-                )
+        covered = {"JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY", *SECRET_RULES}
+        for name in sorted((set(REQUIRED) | referenced) - covered):
+            # A required variable set to nothing is as missing as an absent one; a variable the compose file only
+            # interpolates may be empty on purpose (the template's OPENAI_API_KEY=).
+            missing = not self.values.get(name) if name in REQUIRED else name not in self.values
+            if not missing or (name == "JWT_EXPIRY" and "JWT_EXP" in self.values):
+                # JWT_EXPIRY spelled JWT_EXP is reported below, with the rename as its fix.
+                continue
+            if name in GENERATABLE:
+                fix = self.call("dokploy_update_env", generate=[name])
+            elif name in URL_VARIABLES and public_url:
+                fix = self.call("dokploy_update_env", set={name: public_url})
+            else:
+                fix = self.call("dokploy_update_env", placeholders=[f"set.{name}"], set={name: "<value>"})
+            self.add("missing_variable", "high", name, f"{name} is not set, but the stack needs it", fix)
         if "JWT_EXP" in self.values and "JWT_EXPIRY" not in self.values:
             self.add(
                 "jwt_expiry_name",
@@ -181,13 +201,23 @@ class Validator:
             if not value:
                 continue
             if public_url and value.rstrip("/") != public_url.rstrip("/"):
+                if domain is not None and not domain.https and value.rstrip("/") == _with_scheme(public_url, "https"):
+                    # Only the scheme differs and the variable asks for https: serve the domain over https (which
+                    # keeps the URL variables in step) rather than downgrade the variables to plain http.
+                    fix = self.call("manage_domain", action="update", https=True)
+                    detail = "uses https, but the kong domain is served over plain http"
+                elif value.rstrip("/") == _with_scheme(public_url, "http"):
+                    fix = self.call("dokploy_update_env", set=dict.fromkeys(URL_VARIABLES, public_url))
+                    detail = "uses plain http, but the kong domain is served over https"
+                else:
+                    fix = self.call("dokploy_update_env", set=dict.fromkeys(URL_VARIABLES, public_url))
+                    detail = "does not match the kong domain the stack is served on (scheme and host)"
                 self.add(
                     "url_mismatch",
                     "high",
                     name,
-                    f"{name} does not match the kong domain the stack is served on ({public_url}); clients and "
-                    "auth e-mails will point to the wrong address",
-                    self.call("dokploy_update_env", set=dict.fromkeys(URL_VARIABLES, public_url)),
+                    f"{name} {detail}; clients and auth e-mails will point to the wrong address",
+                    fix,
                 )
             elif value.startswith("http://") and not _is_local(value):
                 self.add(
@@ -269,12 +299,12 @@ class Validator:
             )
 
     def server(self, domain: Domain | None, settings: WebServerSettings | None, server_ip: str | None) -> None:
-        if domain is not None and domain.host.endswith(".sslip.io") and "-127-0-0-1." in domain.host:
+        if domain is not None and _LOOPBACK_SSLIP.search(domain.host):
             self.add(
                 "server_ip_loopback",
                 "high",
                 None,
-                f"the generated domain {domain.host} resolves to 127.0.0.1 because Dokploy's server IP was unset: "
+                "the stack's generated sslip.io domain resolves to 127.0.0.1 because Dokploy's server IP was unset: "
                 "nobody else can reach it. Set the public IP in Dokploy (Settings, Server, IP, or `dokploy-mcp "
                 "bootstrap --server-ip`), then give the stack a real domain",
                 self.call("manage_domain", placeholders=["host"], action="update", host="api.example.com"),
@@ -287,23 +317,24 @@ class Validator:
                 "Dokploy's server IP is unset, so the domains it generates (sslip.io) point to 127.0.0.1; set it in "
                 "Dokploy (Settings, Server, IP) before generating a domain",
             )
-        if domain is not None and domain.https and domain.certificate_type == "letsencrypt":
-            email = settings.lets_encrypt_email if settings is not None else None
-            if not email:
-                self.add(
-                    "letsencrypt_email_unset",
-                    "medium",
-                    None,
-                    "the domain asks for a Let's Encrypt certificate but Dokploy's server-wide Let's Encrypt e-mail is "
-                    "not set; set it in Dokploy (Settings, Web Server, Let's Encrypt e-mail) so certificates can be "
-                    "issued and renewed. This server never rewrites Traefik's configuration",
-                )
+        # Without the settings nobody knows whether the e-mail is set: say nothing rather than guess.
+        asks_letsencrypt = domain is not None and domain.https and domain.certificate_type == "letsencrypt"
+        if asks_letsencrypt and settings is not None and not (settings.lets_encrypt_email or "").strip():
+            self.add(
+                "letsencrypt_email_unset",
+                "medium",
+                None,
+                "the domain asks for a Let's Encrypt certificate but Dokploy's server-wide Let's Encrypt e-mail is "
+                "not set; set it in Dokploy (Settings, Web Server, Let's Encrypt e-mail) so certificates can be "
+                "issued and renewed. This server never rewrites Traefik's configuration",
+            )
 
     def syntax(self) -> None:
         for problem in self.env.problems():
             fix = None
             if problem.code == "duplicate_key" and problem.key and problem.key in self.values:
-                # Setting the variable rewrites its last line; unsetting first drops the earlier copies.
+                # dokploy_update_env reads a variable both unset and set as "drop every line of it, then write it
+                # once": the earlier copies go and the effective value stays.
                 fix = self.call("dokploy_update_env", unset=[problem.key], set={problem.key: self.values[problem.key]})
                 # A fix call would carry the secret's value in clear: leave that one to the user.
                 if is_secret(problem.key):
@@ -341,7 +372,7 @@ def validate_env(
     validator = Validator(env, address)
     validator.syntax()
     validator.keys(now)
-    validator.required(compose_file)
+    validator.required(compose_file, public_url)
     validator.urls(domain, public_url)
     validator.mail()
     validator.server(domain, settings, server_ip)

@@ -53,7 +53,12 @@ async def dokploy_list_instances(
     deployment. Use an `address` from here as the `stack` argument of the other tools."""
     from dokploy_mcp.supabase.inventory import list_instances
 
+    from dokploy_mcp.errors import InputError
+
     rt = runtime(ctx)
+    if server is not None and server not in rt.servers.servers:
+        known = ", ".join(sorted(rt.servers.servers))
+        raise InputError(f"no Dokploy server named {server!r}; configured: {known}", field="server")
     servers = await list_instances(rt.servers, rt.dokploy, server)
     return InstanceList(servers=servers, total=sum(len(s.stacks) for s in servers))
 
