@@ -51,9 +51,8 @@ async def dokploy_list_instances(
 ) -> InstanceList:
     """List every Supabase stack on the configured Dokploy servers: address, path, status, public URL and last
     deployment. Use an `address` from here as the `stack` argument of the other tools."""
-    from dokploy_mcp.supabase.inventory import list_instances
-
     from dokploy_mcp.errors import InputError
+    from dokploy_mcp.supabase.inventory import list_instances
 
     rt = runtime(ctx)
     if server is not None and server not in rt.servers.servers:
