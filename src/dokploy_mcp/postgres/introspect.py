@@ -28,14 +28,15 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from psycopg import sql
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres.client import QueryResult
 from dokploy_mcp.postgres.errors import DatabaseQueryError
+
+if TYPE_CHECKING:
+    from dokploy_mcp.postgres.client import QueryResult
 
 __all__ = [
     "MAX_DETAIL_TABLES",
@@ -128,6 +129,7 @@ class StatementRunner(Protocol):
         max_rows: int = 1_000,
         max_bytes: int = 1_000_000,
         role: str | None = None,
+        local_settings: Mapping[str, str] | None = None,
     ) -> QueryResult: ...
 
 
@@ -163,6 +165,8 @@ def quote_literal(value: str) -> str:
     """``value`` as a SQL string literal, safe whatever ``standard_conforming_strings`` says."""
     if "\x00" in value:
         raise InputError("a name cannot contain a NUL character", field="name")
+    from psycopg import sql  # here: tool modules import this one at start-up, psycopg is not needed until a call
+
     return sql.Literal(value).as_string()
 
 

@@ -593,10 +593,9 @@ class KongGateway:
         params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> httpx.Response:
-        secret = self._keys[key].get_secret_value()
         # Both headers, always: without our own Authorization, Kong's request-transformer forwards the raw apikey,
         # which GoTrue refuses because it lacks "Bearer ".
-        headers = {"apikey": secret, "authorization": f"Bearer {secret}"}
+        headers = self.key_headers(key)
         url = f"{self.base_url}{path}"
         started = time.perf_counter()
         try:
@@ -643,6 +642,22 @@ class KongGateway:
         if response.is_success:
             return
         raise self._response_error(response)
+
+    # -- for routes that reuse the gateway's connection (pg-meta) ---------------------------------------------------
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The gateway's HTTP client; it stays owned (and closed) by the gateway."""
+        return self._http
+
+    def key_headers(self, key: KeyName = "service_role") -> dict[str, str]:
+        """The two headers every call through Kong carries for ``key`` (see :meth:`_request`). Secret values."""
+        secret = self._keys[key].get_secret_value()
+        return {"apikey": secret, "authorization": f"Bearer {secret}"}
+
+    def response_error(self, response: httpx.Response) -> GatewayError:
+        """The error for a failed answer, with Kong's refusals told apart and the keys scrubbed."""
+        return self._response_error(response)
 
     def _response_error(self, response: httpx.Response) -> GatewayError:
         raw_message, code = _service_message(response)

@@ -9,6 +9,6 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import core, deploy
+    from dokploy_mcp.tools import core, database, deploy
 
-    return [*core.SPECS, *deploy.SPECS]
+    return [*core.SPECS, *deploy.SPECS, *database.SPECS]

@@ -1,0 +1,302 @@
+"""The database toolset through an MCP client: the direct route on the real PostgreSQL, and a stack's route through
+its (doubled) kong gateway to the real pg-meta server."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from mcp import Client
+from mcp.types import TextContent
+from psycopg import sql
+from pydantic import SecretStr
+
+from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
+from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.server import build_server
+from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.gateway import KongGateway
+from tests.fake_dokploy import FakeDokploy
+from tests.pgmeta_server import PgMetaServer, pgmeta_server  # noqa: F401 - session fixture
+from tests.postgres.supabase_fixture import create_supabase_schema
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+SERVERS = DokployServers(
+    default="default",
+    servers={
+        "default": DokployServerConfig(
+            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
+        )
+    },
+)
+USER_ID = str(uuid.uuid4())
+OTHER_ID = str(uuid.uuid4())
+
+
+@pytest.fixture(scope="module")
+def supabase_db(pg_database_url: str) -> Iterator[str]:
+    """The run's database with the Supabase-like schema, two users and their profiles."""
+    create_supabase_schema(pg_database_url)
+    with psycopg.connect(pg_database_url, autocommit=True) as conn:
+        for user_id, name in ((USER_ID, "ada"), (OTHER_ID, "bob")):
+            conn.execute("INSERT INTO auth.users (id, email) VALUES (%s, %s) ON CONFLICT DO NOTHING", [user_id, name])
+            conn.execute(
+                # A trigger on auth.users already made the profile row: give it its username.
+                "INSERT INTO public.profiles (id, username) VALUES (%s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username",
+                [user_id, name],
+            )
+        conn.execute("CREATE TABLE IF NOT EXISTS public.scratch (id int)")
+    yield pg_database_url
+
+
+def server(database_url: str | None = None, *, read_only: bool = False, fake: Any = None, gateway: Any = None) -> Any:
+    def client_factory(config: DokployServerConfig, timeout: float) -> DokployClient:
+        assert fake is not None
+        return fake.client(name=config.name, timeout=timeout)
+
+    return build_server(
+        load_settings(read_only=read_only, database_url=database_url),
+        servers=SERVERS,
+        client_factory=client_factory,
+        gateway_factory=gateway,
+    )
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def error(client: Client, tool: str, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, result.structured_content
+    assert isinstance(result.content[0], TextContent)
+    return result.content[0].text
+
+
+@pytest.fixture
+async def direct(supabase_db: str) -> AsyncIterator[Client]:
+    async with Client(server(supabase_db)) as client:
+        yield client
+
+
+def count(database_url: str, table: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.split(".")))).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+# -- direct route ---------------------------------------------------------------------------------------------------
+
+
+async def test_connect_describes_a_supabase_database(direct: Client) -> None:
+    report = await call(direct, "connect")
+    assert report["ok"] is True and report["route"] == "direct"
+    assert report["supabase"] is True
+    assert report["server_version"].startswith("15")
+    assert report["latency_ms"] is not None
+
+
+async def test_connect_classifies_a_failure_instead_of_raising() -> None:
+    async with Client(server("postgresql://u:secret-9@127.0.0.1:1/db")) as client:
+        report = await call(client, "connect")
+    assert report["ok"] is False
+    assert report["problem_class"] == "host_unreachable"
+    assert "secret-9" not in str(report)
+
+
+async def test_execute_sql_reads_and_marks_rows_untrusted(direct: Client) -> None:
+    result = await call(direct, "execute_sql", sql="SELECT username FROM public.profiles ORDER BY username")
+    assert result["rows"] == [["ada"], ["bob"]]
+    assert result["columns"] == [{"name": "username", "type": "text"}]
+    assert result["read_only"] is True and "untrusted" in result["untrusted"]
+
+
+async def test_execute_sql_refuses_a_write_without_allow_write_and_changes_nothing(
+    direct: Client, supabase_db: str
+) -> None:
+    before = count(supabase_db, "public.scratch")
+    message = await error(direct, "execute_sql", sql="INSERT INTO public.scratch VALUES (1)")
+    assert "allow_write" in message
+    assert count(supabase_db, "public.scratch") == before
+
+
+async def test_execute_sql_refuses_two_statements(direct: Client, supabase_db: str) -> None:
+    before = count(supabase_db, "public.scratch")
+    message = await error(direct, "execute_sql", sql="SELECT 1; DELETE FROM public.scratch")
+    assert "sql" in message.lower()
+    assert count(supabase_db, "public.scratch") == before
+
+
+async def test_execute_sql_writes_with_allow_write(direct: Client, supabase_db: str) -> None:
+    before = count(supabase_db, "public.scratch")
+    result = await call(
+        direct, "execute_sql", sql="INSERT INTO public.scratch VALUES (%s)", params=[7], allow_write=True
+    )
+    assert result["rows_affected"] == 1 and result["read_only"] is False
+    assert count(supabase_db, "public.scratch") == before + 1
+
+
+async def test_a_destructive_statement_needs_its_confirmation_token(direct: Client, supabase_db: str) -> None:
+    table = f"public.doomed_{secrets.token_hex(3)}"
+    with psycopg.connect(supabase_db, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id int)")
+    arguments = {"sql": f"DROP TABLE {table}", "allow_write": True}
+    preview = await call(direct, "execute_sql", **arguments)
+    assert preview["confirm_token"] and "destructive" in preview["preview"]
+    assert count(supabase_db, table) == 0  # still there: the count works
+    done = await call(direct, "execute_sql", **arguments, confirm_token=preview["confirm_token"])
+    assert done["confirm_token"] is None
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        count(supabase_db, table)
+
+
+async def test_role_and_jwt_claims_show_what_a_signed_in_user_sees(direct: Client) -> None:
+    result = await call(
+        direct,
+        "execute_sql",
+        sql="SELECT auth.uid()::text AS me, current_user AS who",
+        role="authenticated",
+        jwt_claims={"sub": USER_ID, "role": "authenticated"},
+    )
+    assert result["rows"] == [[USER_ID, "authenticated"]]
+
+
+async def test_inspect_schema_gives_a_compact_overview_then_details(direct: Client) -> None:
+    overview = await call(direct, "inspect_schema")
+    lines = overview["overview"]["tables"]
+    assert any(line.startswith("public.profiles ") and "rls=on" in line for line in lines)
+    detail = await call(direct, "inspect_schema", tables=["public.profiles"])
+    [profiles] = detail["tables"]
+    assert {p["name"] for p in profiles["policies"]} >= {"Public profiles are viewable by everyone"}
+
+
+async def test_monitor_connections_reports_use_and_sessions(direct: Client) -> None:
+    report = await call(direct, "monitor_connections", use_percent=99)
+    assert report["max_connections"] > 0
+    assert report["in_use"] >= 1
+
+
+async def test_read_only_server_has_execute_sql_without_write_arguments(supabase_db: str) -> None:
+    async with Client(server(supabase_db, read_only=True)) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert {"connect", "execute_sql", "inspect_schema", "monitor_connections"} <= set(tools)
+        schema = tools["execute_sql"].input_schema["properties"]
+        assert "allow_write" not in schema and "confirm_token" not in schema
+        assert tools["execute_sql"].annotations is not None and tools["execute_sql"].annotations.read_only_hint
+        # allow_write is not an argument here: a write is refused whatever the call says.
+        before = count(supabase_db, "public.scratch")
+        refused = await client.call_tool(
+            "execute_sql", {"sql": "INSERT INTO public.scratch VALUES (1)", "allow_write": True}
+        )
+        assert refused.is_error
+        assert count(supabase_db, "public.scratch") == before
+
+
+# -- a stack: pg-meta behind kong -----------------------------------------------------------------------------------
+
+STACK_LOGIN = "dmcp_stack_postgres"
+
+
+@pytest.fixture(scope="module")
+def stack_login(supabase_db: str) -> str:
+    """A non-superuser login like Supabase's postgres role: member of the API roles, reads public tables."""
+    with psycopg.connect(supabase_db, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [STACK_LOGIN]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(STACK_LOGIN)))
+        conn.execute(sql.SQL("GRANT anon, authenticated, service_role TO {}").format(sql.Identifier(STACK_LOGIN)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(STACK_LOGIN)))
+        conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(STACK_LOGIN)))
+    return STACK_LOGIN
+
+
+def kong_to_pgmeta(pgmeta: PgMetaServer, service_key: str, upstream: httpx.Client) -> httpx.MockTransport:
+    """Kong's /pg/ route (key-auth + admin ACL, strip_path) in front of the real pg-meta server."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.startswith("/pg/"):
+            return httpx.Response(404, json={"message": "no Route matched with those values"})
+        if request.headers.get("apikey") != service_key:
+            return httpx.Response(401, json={"message": "Unauthorized"})
+        forwarded = upstream.request(
+            request.method,
+            request.url.path.removeprefix("/pg"),
+            params=request.url.params,
+            content=request.content,
+            headers={k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}},
+        )
+        return httpx.Response(forwarded.status_code, content=forwarded.content, headers=forwarded.headers)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.fixture
+async def stack_client(
+    pgmeta_server: PgMetaServer,  # noqa: F811 - the session fixture
+    supabase_db: str,
+    stack_login: str,
+) -> AsyncIterator[tuple[Client, FakeDokploy, str]]:
+    fake = FakeDokploy(deploy_polls=0)
+    stack = fake.add_supabase_stack("shop", "supabase", deployed=True)
+    info = psycopg.conninfo.conninfo_to_dict(supabase_db)
+    # The stack's env as pg-meta sees its database: here the test database and the non-superuser login.
+    env = EnvFile.parse(stack["env"]).apply(
+        set={
+            "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
+            "POSTGRES_PORT": str(info.get("port", "5432")),
+            "POSTGRES_DB": str(info["dbname"]),
+            "POSTGRES_USER": stack_login,
+            "PG_META_CRYPTO_KEY": pgmeta_server.crypto_key,
+        }
+    )
+    fake.composes[stack["composeId"]]["env"] = env.render()
+    service_key = env.get("SERVICE_ROLE_KEY") or ""
+
+    upstream = httpx.Client(base_url=pgmeta_server.url, timeout=30)
+
+    def gateway(url: str, anon: SecretStr, service: SecretStr) -> KongGateway:
+        transport = kong_to_pgmeta(pgmeta_server, service_key, upstream)
+        return KongGateway(url, anon_key=anon, service_role_key=service, transport=transport)
+
+    with upstream:
+        async with Client(server(fake=fake, gateway=gateway)) as client:
+            yield client, fake, stack["composeId"]
+
+
+async def test_a_stack_is_reached_through_pg_meta_as_a_non_superuser(stack_client: tuple[Client, Any, str]) -> None:
+    client, _, _ = stack_client
+    report = await call(client, "connect", target="shop/supabase")
+    assert report["ok"] is True, report
+    assert report["route"] == "pg-meta via kong"
+    assert report["current_user"] == STACK_LOGIN and report["superuser"] is False
+    result = await call(client, "execute_sql", target="shop/supabase", sql="SELECT count(*) AS n FROM public.profiles")
+    assert result["route"] == "pg-meta via kong"
+    assert result["rows"] == [[2]]
+    assert result["notes"]
+
+
+async def test_a_stack_refuses_params_and_writes_nothing_read_only(
+    stack_client: tuple[Client, Any, str], supabase_db: str
+) -> None:
+    client, _, _ = stack_client
+    assert "direct" in await error(client, "execute_sql", target="shop/supabase", sql="SELECT %s", params=[1])
+    before = count(supabase_db, "public.scratch")
+    await error(client, "execute_sql", target="shop/supabase", sql="DELETE FROM public.scratch")
+    assert count(supabase_db, "public.scratch") == before
+
+
+async def test_a_stack_overview_through_pg_meta(stack_client: tuple[Client, Any, str]) -> None:
+    client, _, _ = stack_client
+    overview = await call(client, "inspect_schema", target="shop/supabase")
+    assert any(line.startswith("public.profiles ") for line in overview["overview"]["tables"])
