@@ -48,6 +48,7 @@ class Runtime:
         self.gateway_factory: GatewayFactory = gateway_factory or _default_gateway
         self._clients: dict[str, DokployClient] = {}
         self._databases: dict[str, Database] = {}
+        self._superusers: dict[str, bool] = {}
         self._lock = anyio.Lock()
 
     async def __aenter__(self) -> Runtime:
@@ -95,6 +96,13 @@ class Runtime:
             if client is None:
                 client = self._clients[config.name] = self.new_client(config)
             return client
+
+    async def is_superuser(self, database: Database) -> bool:
+        """Whether ``database`` logs in as a superuser (asked once per database, then remembered)."""
+        known = self._superusers.get(database.target)
+        if known is None:
+            known = self._superusers[database.target] = (await database.server_info()).is_superuser
+        return known
 
     async def database(self, url: str | None = None) -> Database:
         """A pooled database handle for ``url`` (``DATABASE_URL`` when None)."""

@@ -120,6 +120,8 @@ async def test_execute_sql_reads_and_marks_rows_untrusted(direct: Client) -> Non
     assert result["rows"] == [["ada"], ["bob"]]
     assert result["columns"] == [{"name": "username", "type": "text"}]
     assert result["read_only"] is True and "untrusted" in result["untrusted"]
+    # The test server logs in as a superuser: the result says what that means for the guarantee.
+    assert any("superuser" in note for note in result["notes"])
 
 
 async def test_execute_sql_refuses_a_write_without_allow_write_and_changes_nothing(
