@@ -167,3 +167,39 @@ async def test_domain_errors_reach_the_model_and_bugs_do_not() -> None:
     assert "Configuration: DOKPLOY_URL is not set" in texts[0]
     assert "Invalid stack: must be a compose id or project/name" in texts[1]
     assert "internal detail" not in texts[2]
+
+
+def test_compact_schema_drops_generated_titles_but_keeps_properties_named_title() -> None:
+    from dokploy_mcp.registry import compact_schema
+
+    schema = {
+        "title": "Model",
+        "type": "object",
+        "properties": {"title": {"title": "Title", "type": "string", "description": "kept"}},
+    }
+    assert compact_schema(schema) == {
+        "type": "object",
+        "properties": {"title": {"type": "string", "description": "kept"}},
+    }
+
+
+def test_compact_schema_folds_plain_optional_types_only() -> None:
+    import jsonschema
+
+    from dokploy_mcp.registry import compact_schema
+
+    optional = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}], "default": None, "description": "d"}
+    folded = compact_schema(optional)
+    assert folded == {"type": ["string", "null"], "minLength": 1, "default": None, "description": "d"}
+    for value, valid in (("x", True), (None, True), ("", False), (3, False)):
+        assert (jsonschema.Draft202012Validator(folded).is_valid(value)) is valid
+        assert (jsonschema.Draft202012Validator(optional).is_valid(value)) is valid
+    reference = {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]}
+    assert compact_schema(reference) == reference
+
+
+def test_compact_schema_keeps_anyof_for_enums() -> None:
+    from dokploy_mcp.registry import compact_schema
+
+    optional_enum = {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]}
+    assert compact_schema(optional_enum) == optional_enum

@@ -112,7 +112,8 @@ def guard(spec: ToolSpec, settings: Settings) -> Handler:
 
 
 def compact_schema(schema: Any) -> Any:
-    """The schema without pydantic's generated ``title`` keywords.
+    """The same schema in fewer bytes: without pydantic's generated ``title`` keywords, and with ``X | None`` as
+    ``"type": [X, "null"]`` instead of an ``anyOf`` of two schemas.
 
     Every property and model gets a title derived from its name, which tells the model nothing the name does not
     and makes up a large part of tools/list; descriptions stay. Keys of a ``properties`` map are property names
@@ -130,7 +131,27 @@ def compact_schema(schema: Any) -> Any:
             compact[key] = {name: compact_schema(sub) for name, sub in value.items()}
         else:
             compact[key] = compact_schema(value)
-    return compact
+    return _nullable_as_type_list(compact)
+
+
+_NOT_FOLDABLE = frozenset({"$ref", "enum", "const", "not", "allOf", "anyOf", "oneOf", "if", "then", "else"})
+
+
+def _nullable_as_type_list(schema: dict[str, Any]) -> dict[str, Any]:
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list) or len(branches) != 2 or {"type": "null"} not in branches:
+        return schema
+    other = branches[0] if branches[1] == {"type": "null"} else branches[1]
+    # Only a plain typed branch folds. Keywords such as minLength ignore a null value, but enum, const and the
+    # combinators would reject it, and a $ref is not a type: those keep their anyOf.
+    if not isinstance(other, dict) or not isinstance(other.get("type"), str) or _NOT_FOLDABLE & other.keys():
+        return schema
+    if any(key in schema for key in other if key != "type"):
+        return schema
+    folded = {key: value for key, value in schema.items() if key != "anyOf"}
+    folded.update(other)
+    folded["type"] = [other["type"], "null"]
+    return folded
 
 
 def build_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[Tool]:
