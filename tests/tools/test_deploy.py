@@ -270,6 +270,8 @@ async def test_setup_wizard_deploys_a_new_stack_through_the_tool(fake: FakeDokpl
 async def test_read_only_mode_keeps_only_the_read_only_deploy_tools(fake: FakeDokploy) -> None:
     async with Client(make_server(fake, read_only=True)) as mcp:
         tools = {tool.name: tool for tool in (await mcp.list_tools()).tools}
-    deploy = {name for name in tools if name.startswith("dokploy_")}
+    from dokploy_mcp.tools.deploy import SPECS
+
+    deploy = {spec.name for spec in SPECS} & set(tools)
     assert deploy == {"dokploy_list_instances", "dokploy_validate_config"}
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools.values())

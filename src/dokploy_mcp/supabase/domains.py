@@ -12,14 +12,17 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from dokploy_mcp.dokploy.client import CertificateType, DokployClient
 from dokploy_mcp.dokploy.models import Domain
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.envupdate import EnvPlan, plan_env_update
 from dokploy_mcp.supabase.stack import KONG_PORT, KONG_SERVICE, SupabaseStack, domain_url, kong_domains
+
+if TYPE_CHECKING:
+    # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
+    from dokploy_mcp.dokploy.client import CertificateType, DokployClient
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -136,7 +139,7 @@ async def apply_domain(client: DokployClient, stack: SupabaseStack, change: Doma
             service_name=KONG_SERVICE,
             port=KONG_PORT,
             https=change.https,
-            certificate_type=cast(CertificateType, certificate),
+            certificate_type=cast("CertificateType", certificate),
         )
     assert change.before is not None
     if change.action == "update":
@@ -145,7 +148,7 @@ async def apply_domain(client: DokployClient, stack: SupabaseStack, change: Doma
             change.before.domain_id,
             host=change.host,
             https=change.https,
-            certificate_type=cast(CertificateType, certificate),
+            certificate_type=cast("CertificateType", certificate),
             service_name=change.before.service_name or KONG_SERVICE,
             port=change.before.port or KONG_PORT,
             path=change.before.path,
@@ -167,7 +170,7 @@ async def restore_domain(client: DokployClient, stack: SupabaseStack, change: Do
             service_name=before.service_name or KONG_SERVICE,
             port=before.port or KONG_PORT,
             https=before.https,
-            certificate_type=cast(CertificateType, before.certificate_type or "none"),
+            certificate_type=cast("CertificateType", before.certificate_type or "none"),
             path=before.path,
             internal_path=before.internal_path,
             strip_path=before.strip_path,
@@ -179,7 +182,7 @@ async def restore_domain(client: DokployClient, stack: SupabaseStack, change: Do
             before.domain_id,
             host=before.host,
             https=before.https,
-            certificate_type=cast(CertificateType, before.certificate_type or "none"),
+            certificate_type=cast("CertificateType", before.certificate_type or "none"),
             service_name=before.service_name or KONG_SERVICE,
             port=before.port or KONG_PORT,
             path=before.path,

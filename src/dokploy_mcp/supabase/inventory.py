@@ -8,12 +8,12 @@ with its problem; it does not hide the others.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import anyio
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.config import DokployServers
-from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.models import Compose
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.explain import explain
@@ -25,6 +25,10 @@ from dokploy_mcp.supabase.stack import (
     is_supabase,
     list_composes,
 )
+
+if TYPE_CHECKING:
+    # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
+    from dokploy_mcp.dokploy.client import DokployClient
 
 
 class DeploymentSummary(BaseModel):

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.secrets import is_secret, mask_in_text
 from dokploy_mcp.supabase.stack import SupabaseStack
+
+if TYPE_CHECKING:
+    # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
+    from dokploy_mcp.dokploy.client import DokployClient
 
 logger = logging.getLogger(__name__)
 

@@ -14,16 +14,19 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import anyio
 
 from dokploy_mcp.config import DokployServers
-from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import DokployNotFoundError
 from dokploy_mcp.dokploy.models import Compose, Deployment, Domain, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.supabase.env import EnvFile
+
+if TYPE_CHECKING:
+    # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
+    from dokploy_mcp.dokploy.client import DokployClient
 
 #: Services whose presence (with the env keys below) marks a compose as a Supabase stack.
 SUPABASE_SERVICES = frozenset({"kong", "auth", "db"})

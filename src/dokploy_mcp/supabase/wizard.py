@@ -18,20 +18,18 @@ import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
 from pydantic import BaseModel, Field, SecretStr
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION
-from dokploy_mcp.dokploy.client import CertificateType, DokployClient
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.errors import DokployAPIError
 from dokploy_mcp.dokploy.models import Compose, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.domains import validate_host
-from dokploy_mcp.supabase.gateway import KongGateway
 from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
 from dokploy_mcp.supabase.operations import EnvWriteError, secret_masker, write_env
 from dokploy_mcp.supabase.stack import (
@@ -44,12 +42,17 @@ from dokploy_mcp.supabase.stack import (
 )
 from dokploy_mcp.supabase.validate import ValidationReport, validate_env
 
+if TYPE_CHECKING:
+    # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
+    from dokploy_mcp.dokploy.client import CertificateType, DokployClient
+    from dokploy_mcp.supabase.gateway import KongGateway
+
 logger = logging.getLogger(__name__)
 
 STEPS = ("check_dokploy", "project", "stack", "read_env", "fix_env", "domain", "deploy", "probe", "report")
 TEMPLATE_ID = "supabase"
 Progress = Callable[[str], Awaitable[None]]
-GatewayFactory = Callable[[str, SecretStr, SecretStr], KongGateway]
+GatewayFactory = Callable[[str, SecretStr, SecretStr], "KongGateway"]
 
 
 def dns_safe(name: str) -> str:
@@ -428,7 +431,7 @@ async def _domain(client: DokployClient, run: _Run, spec: WizardInput, domain: s
                     current.domain_id,
                     host=domain,
                     https=spec.https,
-                    certificate_type=cast(CertificateType, certificate),
+                    certificate_type=cast("CertificateType", certificate),
                     service_name=KONG_SERVICE,
                     port=KONG_PORT,
                 )
@@ -439,7 +442,7 @@ async def _domain(client: DokployClient, run: _Run, spec: WizardInput, domain: s
                 service_name=KONG_SERVICE,
                 port=KONG_PORT,
                 https=spec.https,
-                certificate_type=cast(CertificateType, certificate),
+                certificate_type=cast("CertificateType", certificate),
             )
         if spec.https:
             settings = await client.settings_get_web_server_settings()
@@ -481,7 +484,7 @@ async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory |
             run.result.status = "deployed_unverified"
             run.result.probe.append("not probed" if not spec.probe else "no public URL or keys to probe with")
             return
-        factory = gateway_factory or (lambda u, a, s: KongGateway(u, anon_key=a, service_role_key=s))
+        factory = gateway_factory or _default_gateway
         try:
             async with factory(url, SecretStr(anon), SecretStr(service)) as gateway:
                 check = await gateway.verify_keys()
@@ -526,3 +529,9 @@ def credentials(stack: SupabaseStack, reveal: bool) -> Credentials:
         dashboard_password=shown("DASHBOARD_PASSWORD", stack.get("DASHBOARD_PASSWORD"), reveal),
         postgres_password=shown("POSTGRES_PASSWORD", stack.get("POSTGRES_PASSWORD"), reveal),
     )
+
+
+def _default_gateway(url: str, anon_key: SecretStr, service_role_key: SecretStr) -> KongGateway:
+    from dokploy_mcp.supabase.gateway import KongGateway
+
+    return KongGateway(url, anon_key=anon_key, service_role_key=service_role_key)

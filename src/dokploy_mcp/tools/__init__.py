@@ -9,6 +9,6 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import core, database, deploy
+    from dokploy_mcp.tools import core, database, deploy, monitoring
 
-    return [*core.SPECS, *deploy.SPECS, *database.SPECS]
+    return [*core.SPECS, *deploy.SPECS, *database.SPECS, *monitoring.SPECS]

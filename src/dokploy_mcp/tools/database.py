@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,6 +19,9 @@ from dokploy_mcp.postgres.activity import ConnectionReport
 from dokploy_mcp.postgres.introspect import SchemaOverview, TableDetail
 from dokploy_mcp.registry import ToolSpec
 from dokploy_mcp.tools.context import ToolContext, runtime
+
+if TYPE_CHECKING:
+    from dokploy_mcp.runtime import Runtime
 
 TargetArg = Annotated[
     str | None,
@@ -81,13 +84,18 @@ SELECT json_build_object(
 async def connect(ctx: ToolContext, target: TargetArg = None) -> ConnectReport:
     """Test a database connection and describe it: route, version, latency, SSL, user and roles, extensions,
     whether it is a Supabase database. A failure comes back classified, with the fix to try."""
+    return await probe_database(runtime(ctx), target)
+
+
+async def probe_database(rt: Runtime, target: str | None) -> ConnectReport:
+    """What ``connect`` reports, for other tools too (the health check's database step)."""
     from dokploy_mcp.errors import DokployMCPError
     from dokploy_mcp.explain import explain
     from dokploy_mcp.postgres.errors import DatabaseConnectionError
     from dokploy_mcp.postgres.routes import open_route
     from dokploy_mcp.postgres.targets import diagnose
 
-    opened = await open_route(runtime(ctx), target)
+    opened = await open_route(rt, target)
     report = ConnectReport(ok=False, route=opened.route, target=opened.display, notes=opened.notes)
     try:
         started = time.perf_counter()

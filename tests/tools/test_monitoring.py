@@ -1,0 +1,149 @@
+"""The monitoring toolset through an MCP client, on the stateful Dokploy double, the Kong double and realistic logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from mcp import Client
+from pydantic import SecretStr
+
+from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
+from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.server import build_server
+from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.gateway import KongGateway
+from tests.fake_dokploy import FakeDokploy
+from tests.monitoring.samples import LOGS
+from tests.supabase.kong_double import KongDouble
+
+pytestmark = pytest.mark.anyio
+
+SERVERS = DokployServers(
+    default="default",
+    servers={
+        "default": DokployServerConfig(
+            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
+        )
+    },
+)
+
+
+def with_logs(fake: FakeDokploy) -> httpx.MockTransport:
+    """The fake Dokploy, answering compose.readLogs with realistic logs of the container's service."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/compose.readLogs":
+            wanted = request.url.params["containerId"]
+            for running in fake.running.values():
+                for service, container in running["services"].items():
+                    if container == wanted:
+                        return httpx.Response(200, json=LOGS.get(service, ""))
+            return httpx.Response(404, json={"message": "Container not found", "code": "NOT_FOUND"})
+        return fake.transport.handle_request(request)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.fixture
+async def setup() -> AsyncIterator[tuple[Client, FakeDokploy, dict[str, Any]]]:
+    fake = FakeDokploy(deploy_polls=0, lets_encrypt_email="ops@example.com")
+    stack = fake.add_supabase_stack("shop", "supabase", deployed=True)
+    fake.add_compose("shop", "worker", "services:\n  worker:\n    image: busybox\n")
+    env = EnvFile.parse(stack["env"])
+    secret = env.get("JWT_SECRET") or ""
+    anon, service = env.get("ANON_KEY") or "", env.get("SERVICE_ROLE_KEY") or ""
+
+    def client_factory(config: DokployServerConfig, timeout: float) -> DokployClient:
+        return fake.client(name=config.name, timeout=timeout, transport=with_logs(fake))
+
+    def gateway(url: str, a: SecretStr, s: SecretStr) -> KongGateway:
+        return KongGateway(url, anon_key=a, service_role_key=s, transport=KongDouble(secret, anon, service).transport())
+
+    server = build_server(load_settings(), servers=SERVERS, client_factory=client_factory, gateway_factory=gateway)
+    async with Client(server) as client:
+        yield client, fake, stack
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def test_get_logs_reads_one_service_by_name_with_secrets_masked(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]],
+) -> None:
+    client, _, stack = setup
+    result = await call(client, "dokploy_get_logs", stack="shop/supabase", service="auth")
+    text = "\n".join(result["lines"])
+    assert "GoTrue API started" in text
+    service_key = EnvFile.parse(stack["env"]).get("SERVICE_ROLE_KEY") or ""
+    assert service_key and service_key not in json.dumps(result)
+    assert "untrusted" in result["untrusted"]
+
+
+async def test_get_logs_of_an_unknown_service_names_the_services(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]],
+) -> None:
+    client, _, _ = setup
+    result = await client.call_tool("dokploy_get_logs", {"stack": "shop/supabase", "service": "nope"})
+    assert result.is_error
+    message = json.dumps([c.model_dump() for c in result.content])
+    assert "no service 'nope'" in message and "auth" in message
+
+
+async def test_aggregate_logs_summarises_errors_per_service(setup: tuple[Client, FakeDokploy, dict[str, Any]]) -> None:
+    client, _, _ = setup
+    result = await call(client, "aggregate_logs", stack="shop/supabase", since="all")
+    summary = result["summary"]
+    assert summary["per_service"]["auth"]["errors"] >= 2
+    # The two invalid-JWT errors differ only by ids and times: one normalised message.
+    assert any(top["count"] >= 2 and "auth" in top["services"] for top in summary["top_errors"])
+    times = [line.split(" ", 1)[0] for line in result["lines"]]
+    assert times == sorted(times)
+
+
+async def test_monitor_health_reports_services_probes_and_the_problems_with_next_steps(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]],
+) -> None:
+    client, _, stack = setup
+    report = await call(client, "dokploy_monitor_health", stack="shop/supabase")
+    [health] = report["stacks"]
+    assert health["stack"] == f"default:{stack['composeId']}"
+    assert health["rule"]
+    assert {s["service"] for s in health["services"]} >= {"kong", "auth", "db"}
+    assert health["last_deployment"]["status"] == "done"
+    # Every container runs and every probe passes; the double's kong has no pg-meta behind it, and the template's
+    # domain is plain http: exactly those two problems, and the database one makes it degraded.
+    assert all(s["state"] == "running" for s in health["services"])
+    assert all(s["probe"]["ok"] for s in health["services"] if s["probe"])
+    assert {p["code"] for p in health["problems"]} == {"database_unreachable", "no_https"}
+    assert health["verdict"] == "degraded"
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    for problem in health["problems"]:
+        step = problem["next_step"]
+        if step:
+            jsonschema.validate(step["arguments"], tools[step["tool"]].input_schema)
+
+
+async def test_monitor_health_of_a_plain_compose_checks_containers_only(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]],
+) -> None:
+    client, _, _ = setup
+    report = await call(client, "dokploy_monitor_health", stack="shop/worker")
+    [health] = report["stacks"]
+    assert "not a Supabase stack" in health["rule"]
+    assert not any(p["code"] == "probes_not_run" for p in health["problems"])
+
+
+async def test_monitor_health_of_every_stack(setup: tuple[Client, FakeDokploy, dict[str, Any]]) -> None:
+    client, _, _ = setup
+    report = await call(client, "dokploy_monitor_health")
+    assert len(report["stacks"]) == 1
+    assert report["verdict"] == report["stacks"][0]["verdict"]
