@@ -1471,3 +1471,41 @@ CORPUS: tuple[Escape, ...] = (
 
 BY_NAME = {entry.name: entry for entry in CORPUS}
 assert len(BY_NAME) == len(CORPUS), "corpus names must be unique"
+
+
+@contextlib.contextmanager
+def observation_named(server_url: str, db: str) -> Iterator[ObservationContext]:
+    """:func:`observation` with a database name chosen by the caller, for a server that connects to one name.
+
+    pg-meta's own connection (``PG_META_DB_URL``) names one database: each entry's fresh database takes that name in
+    turn, so that the same pg-meta reaches it without ``connect_as``. The caller runs one observation at a time per
+    name; the database, the tmp directory and the reader role are removed afterwards, as by :func:`observation`.
+    """
+    uid = secrets.token_hex(4)
+    info = psycopg.conninfo.conninfo_to_dict(server_url)
+    info["dbname"] = db
+    ctx = ObservationContext(
+        server_url=server_url,
+        db_url=psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None}),
+        db=db,
+        uid=uid,
+        tmp=f"/tmp/dokploy-mcp-escape-{uid}",
+        reader=f"escape_reader_{uid}",
+        marker=f"secret-{secrets.token_hex(8)}",
+    )
+    try:
+        os.mkdir(ctx.tmp)
+        os.chmod(ctx.tmp, 0o777)  # the server runs as its own OS user
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(psql.SQL("CREATE DATABASE {}").format(psql.Identifier(db)))
+            conn.execute(psql.SQL("CREATE ROLE {} NOLOGIN").format(psql.Identifier(ctx.reader)))
+        yield ctx
+    finally:
+        ctx.close()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(psql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psql.Identifier(db)))
+            for statement in ctx.teardown:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(statement.encode())
+            conn.execute(psql.SQL("DROP ROLE IF EXISTS {}").format(psql.Identifier(ctx.reader)))
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
