@@ -53,6 +53,10 @@ def supabase_db(pg_database_url: str) -> Iterator[str]:
                 [user_id, name],
             )
         conn.execute("CREATE TABLE IF NOT EXISTS public.scratch (id int)")
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION public.dmcp_notice(message text) RETURNS void LANGUAGE plpgsql "
+            "AS $$BEGIN RAISE NOTICE '%', message; END$$"
+        )
     yield pg_database_url
 
 
@@ -302,3 +306,13 @@ async def test_a_stack_overview_through_pg_meta(stack_client: tuple[Client, Any,
     client, _, _ = stack_client
     overview = await call(client, "inspect_schema", target="shop/supabase")
     assert any(line.startswith("public.profiles ") for line in overview["overview"]["tables"])
+
+
+async def test_execute_sql_reports_the_notices_a_statement_raises(direct: Client) -> None:
+    quiet = await call(direct, "execute_sql", sql="SELECT 1")
+    assert quiet["notices"] == []
+    noisy = await call(direct, "execute_sql", sql="SELECT public.dmcp_notice('hello from the database')")
+    assert noisy["notices"] == ["NOTICE: hello from the database"]
+    # The collector does not stay on the pooled connection.
+    again = await call(direct, "execute_sql", sql="SELECT 2")
+    assert again["notices"] == []

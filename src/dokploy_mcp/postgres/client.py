@@ -86,6 +86,11 @@ class QueryResult(BaseModel):
     status_message: str | None
     rows_affected: int | None
     duration_ms: float
+    #: NOTICE / WARNING / INFO messages the statement raised (``SEVERITY: message``), at most 20.
+    notices: list[str] = []
+
+
+_MAX_NOTICES = 20
 
 
 class ServerInfo(BaseModel):
@@ -221,42 +226,53 @@ class Database:
             role,
             timeout_ms,
         )
+        notices: list[str] = []
+
+        def collect(diagnostic: psycopg.errors.Diagnostic) -> None:
+            if len(notices) < _MAX_NOTICES:
+                notices.append(f"{diagnostic.severity}: {self._scrub(diagnostic.message_primary or '')}")
+
         async with self._connection() as conn:
+            conn.add_notice_handler(collect)
             try:
-                async with asyncio.timeout(timeout_ms / 1000 + _CLIENT_GRACE_S):
-                    query = self._render(conn, statement, params)
-                    await self._begin(
-                        conn, read_only=read_only, timeout_ms=timeout_ms, role=role, local_settings=local_settings
-                    )
-                    started = time.perf_counter()
-                    outcome = await _run_extended(
-                        conn, query, read_only=read_only, max_rows=max_rows, max_bytes=max_bytes
-                    )
-                    duration_ms = (time.perf_counter() - started) * 1000
-                    if outcome.error is not None or outcome.copy_refused or outcome.empty:
-                        await _rollback_quietly(conn)
-                        raise self._outcome_error(outcome, timeout_ms)
-                    if not read_only:
-                        await conn.commit()
-                    elif not conn.closed:
-                        await conn.rollback()
-                    columns = await self._columns(conn, outcome.columns)
-            except TimeoutError:
-                # The server stayed silent well past its own statement_timeout (a dead network, a hung host):
-                # the connection is in an unknown state, so it is dropped rather than returned to the pool.
-                await conn.close()
-                raise DatabaseTimeoutError(
-                    f"no answer from {self.target} within {timeout_ms / 1000 + _CLIENT_GRACE_S:.0f}s; "
-                    "the connection was dropped: check the network and the server's health",
-                    target=self.target,
-                    timeout_ms=timeout_ms,
-                ) from None
-            except DatabaseError:
-                await _rollback_quietly(conn)
-                raise
-            except psycopg.Error as exc:
-                await _rollback_quietly(conn)
-                raise self._map_error(exc, timeout_ms) from None
+                try:
+                    async with asyncio.timeout(timeout_ms / 1000 + _CLIENT_GRACE_S):
+                        query = self._render(conn, statement, params)
+                        await self._begin(
+                            conn, read_only=read_only, timeout_ms=timeout_ms, role=role, local_settings=local_settings
+                        )
+                        started = time.perf_counter()
+                        outcome = await _run_extended(
+                            conn, query, read_only=read_only, max_rows=max_rows, max_bytes=max_bytes
+                        )
+                        duration_ms = (time.perf_counter() - started) * 1000
+                        if outcome.error is not None or outcome.copy_refused or outcome.empty:
+                            await _rollback_quietly(conn)
+                            raise self._outcome_error(outcome, timeout_ms)
+                        if not read_only:
+                            await conn.commit()
+                        elif not conn.closed:
+                            await conn.rollback()
+                        columns = await self._columns(conn, outcome.columns)
+                except TimeoutError:
+                    # The server stayed silent well past its own statement_timeout (a dead network, a hung host):
+                    # the connection is in an unknown state, so it is dropped rather than returned to the pool.
+                    await conn.close()
+                    raise DatabaseTimeoutError(
+                        f"no answer from {self.target} within {timeout_ms / 1000 + _CLIENT_GRACE_S:.0f}s; "
+                        "the connection was dropped: check the network and the server's health",
+                        target=self.target,
+                        timeout_ms=timeout_ms,
+                    ) from None
+                except DatabaseError:
+                    await _rollback_quietly(conn)
+                    raise
+                except psycopg.Error as exc:
+                    await _rollback_quietly(conn)
+                    raise self._map_error(exc, timeout_ms) from None
+            finally:
+                # Pooled connections outlive this call: its collector must not stay attached.
+                conn.remove_notice_handler(collect)
         logger.debug(
             "statement on %r finished: %s, %d row(s), truncated=%s, %.1f ms",
             self.name,
@@ -274,6 +290,7 @@ class Database:
             status_message=outcome.status_message,
             rows_affected=outcome.rows_affected,
             duration_ms=round(duration_ms, 3),
+            notices=notices,
         )
 
     async def server_info(self) -> ServerInfo:

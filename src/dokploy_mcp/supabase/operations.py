@@ -44,6 +44,15 @@ def secret_masker(*envs: EnvFile) -> Callable[[str], str]:
     return lambda text: mask_in_text(text, values)
 
 
+def log_masker(*envs: EnvFile) -> Callable[[str], str]:
+    """For a deployment's build log: the same cleaning as container logs (ANSI, control characters, URL passwords,
+    tokens) plus these envs' secrets, so every log a tool shows goes through one piece of code."""
+    from dokploy_mcp.monitoring.logs import clean_log_text
+
+    mask = secret_masker(*envs)
+    return lambda text: clean_log_text(text, mask=mask)
+
+
 async def write_env(client: DokployClient, stack: SupabaseStack, new_env: EnvFile) -> None:
     """Save ``new_env`` if the stored env is still the one ``stack`` was read with; verify by reading back."""
     current = await client.compose_one(stack.ref.compose_id)
@@ -86,4 +95,4 @@ async def save_env_and_maybe_redeploy(
         wait_seconds=wait_seconds,
         on_progress=progress,
     )
-    return report(outcome, secret_masker(stack.env, new_env))
+    return report(outcome, log_masker(stack.env, new_env))

@@ -31,7 +31,7 @@ from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.domains import validate_host
 from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
-from dokploy_mcp.supabase.operations import EnvWriteError, secret_masker, write_env
+from dokploy_mcp.supabase.operations import EnvWriteError, log_masker, write_env
 from dokploy_mcp.supabase.stack import (
     KONG_PORT,
     KONG_SERVICE,
@@ -466,7 +466,7 @@ async def _deploy(client: DokployClient, run: _Run, spec: WizardInput) -> None:
             wait_seconds=spec.wait_seconds,
             on_progress=run.progress,
         )
-        run.result.deploy = report(outcome, secret_masker(run.stack.env))
+        run.result.deploy = report(outcome, log_masker(run.stack.env))
         if not outcome.succeeded:
             raise _DeployFailed(f"the deploy ended {outcome.status}; its log tail is in `deploy.log_tail`")
 

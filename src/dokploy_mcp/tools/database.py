@@ -141,6 +141,7 @@ class SqlResult(BaseModel):
     status: str | None = Field(default=None, description="the command tag, e.g. INSERT 0 1 (direct route)")
     rows_affected: int | None = None
     duration_ms: float | None = None
+    notices: list[str] = Field(default_factory=list, description="NOTICE/WARNING messages the statement raised")
     untrusted: str = Field(default=UNTRUSTED)
     notes: list[str] = Field(default_factory=list)
     confirm_token: str | None = Field(
@@ -265,6 +266,7 @@ async def _run_sql(
         status=result.status_message,
         rows_affected=result.rows_affected,
         duration_ms=result.duration_ms,
+        notices=result.notices,
         notes=[*opened.notes, *getattr(result, "notes", [])],
     )
 

@@ -321,7 +321,7 @@ async def manage_domain(
     result.domains = [_domain_view(d) for d in refreshed.domains]
     if redeploy:
         from dokploy_mcp.dokploy.deploy import deploy_and_wait, report
-        from dokploy_mcp.supabase.operations import secret_masker
+        from dokploy_mcp.supabase.operations import log_masker
 
         outcome = await deploy_and_wait(
             client,
@@ -331,7 +331,7 @@ async def manage_domain(
             wait_seconds=wait_seconds,
             on_progress=_progress(ctx),
         )
-        result.redeploy = report(outcome, secret_masker(found.env))
+        result.redeploy = report(outcome, log_masker(found.env))
     else:
         result.next_step = "the domain takes effect after a redeploy: call again with redeploy=true or redeploy later"
     return result
@@ -421,9 +421,9 @@ async def dokploy_regenerate_keys(
         result.steps = ["nothing was changed"]
         return result
     from dokploy_mcp.dokploy.deploy import report
-    from dokploy_mcp.supabase.operations import secret_masker
+    from dokploy_mcp.supabase.operations import log_masker
 
-    masker = secret_masker(found.env, *([outcome.new_env] if outcome.new_env else []))
+    masker = log_masker(found.env, *([outcome.new_env] if outcome.new_env else []))
     result.status, result.steps = outcome.status, outcome.steps
     result.failed_step, result.problem = outcome.failed_step, outcome.problem
     result.redeploy = report(outcome.deploy, masker) if outcome.deploy else None
