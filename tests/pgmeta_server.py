@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -119,9 +120,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=KILL_WAIT_S)
 
 
-@pytest.fixture(scope="session")
-def pgmeta_server(pg_database_url: str) -> Iterator[PgMetaServer]:
-    """Start pg-meta on a free loopback port against the run's throwaway database; stop it at the end."""
+@contextmanager
+def running_pgmeta(database_url: str, *, log_prefix: str = "pgmeta-") -> Iterator[PgMetaServer]:
+    """Start pg-meta on a free loopback port connected to ``database_url`` (a postgresql:// URL); stop it after."""
     node = _node()
     require_real_part(node is not None, "pg-meta", f"node >= 20 is not on PATH ({INSTALL_HINT} after installing it)")
     require_real_part(SERVER_JS.is_file(), "pg-meta", f"{SERVER_JS.relative_to(ROOT)} is missing: {INSTALL_HINT}")
@@ -129,7 +130,6 @@ def pgmeta_server(pg_database_url: str) -> Iterator[PgMetaServer]:
     version = json.loads((SERVER_JS.parents[2] / "package.json").read_text())["version"]
     port = _free_port_pair()
     crypto_key = f"test-crypto-key-{secrets.token_hex(8)}"
-    database_url = _url_from_conninfo(pg_database_url)
     env = {
         key: value
         for key, value in os.environ.items()
@@ -143,7 +143,7 @@ def pgmeta_server(pg_database_url: str) -> Iterator[PgMetaServer]:
             "CRYPTO_KEY": crypto_key,
         }
     )
-    log_dir = Path(tempfile.mkdtemp(prefix="pgmeta-"))
+    log_dir = Path(tempfile.mkdtemp(prefix=log_prefix))
     log_path = log_dir / "pgmeta.log"
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
@@ -175,6 +175,13 @@ def pgmeta_server(pg_database_url: str) -> Iterator[PgMetaServer]:
     finally:
         _stop(process)
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pgmeta_server(pg_database_url: str) -> Iterator[PgMetaServer]:
+    """pg-meta against the run's throwaway database, for the whole session."""
+    with running_pgmeta(_url_from_conninfo(pg_database_url)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -31,17 +31,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -54,19 +49,7 @@ from dokploy_mcp.errors import InputError
 from dokploy_mcp.postgres import DatabaseError
 from dokploy_mcp.postgres.pgmeta import PgMetaRoute
 from dokploy_mcp.postgres.sqlguard import SqlRefused, require_read_only, single_statement
-from tests.conftest import require_real_part
-from tests.pgmeta_server import (
-    INSTALL_HINT,
-    PACKAGE_DIR,
-    ROOT,
-    SERVER_JS,
-    STARTUP_TIMEOUT_S,
-    PgMetaServer,
-    _free_port_pair,
-    _node,
-    _tail,
-    _url_from_conninfo,
-)
+from tests.pgmeta_server import PgMetaServer, _url_from_conninfo, running_pgmeta
 
 from .escape_corpus import (
     CORPUS,
@@ -183,61 +166,14 @@ class Stand:
 @pytest.fixture(scope="module")
 def stand(pg_server_url: str) -> Iterator[Stand]:
     """Start pg-meta on a free loopback port, its PG_META_DB_URL on this module's database name; stop it at the end."""
-    node = _node()
-    require_real_part(node is not None, "pg-meta", f"node >= 20 is not on PATH ({INSTALL_HINT} after installing it)")
-    require_real_part(SERVER_JS.is_file(), "pg-meta", f"{SERVER_JS.relative_to(ROOT)} is missing: {INSTALL_HINT}")
-    assert node is not None
-    version = json.loads((SERVER_JS.parents[2] / "package.json").read_text())["version"]
     db = f"dokploy_mcp_escape_pgmeta_{secrets.token_hex(4)}"
     info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
     info["dbname"] = db
     database_url = _url_from_conninfo(psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v}))
-    port = _free_port_pair()
-    crypto_key = f"test-crypto-key-{secrets.token_hex(8)}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PG_META_", "PG_CONN_", "PG_QUERY_")) and key != "CRYPTO_KEY"
-    }
-    env.update(
-        {
-            "PG_META_HOST": "127.0.0.1",
-            "PG_META_PORT": str(port),
-            "PG_META_DB_URL": database_url,
-            "CRYPTO_KEY": crypto_key,
-        }
-    )
-    log_dir = Path(tempfile.mkdtemp(prefix="pgmeta-escape-"))
-    log_path = log_dir / "pgmeta.log"
-    url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [node, str(SERVER_JS)], cwd=PACKAGE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"pg-meta exited with {process.returncode}; log tail:\n{_tail(log_path)}", pytrace=False)
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"pg-meta did not start; log tail:\n{_tail(log_path)}", pytrace=False)
-            time.sleep(0.2)
-        yield Stand(
-            pgmeta=PgMetaServer(
-                url=url, crypto_key=crypto_key, database_url=database_url, version=version, log_path=log_path
-            ),
-            server_url=pg_server_url,
-            db=db,
-        )
+        with running_pgmeta(database_url, log_prefix="pgmeta-escape-") as pgmeta:
+            yield Stand(pgmeta=pgmeta, server_url=pg_server_url, db=db)
     finally:
-        if process.poll() is None:
-            # Nothing is in flight and pg-meta keeps no state; its SIGTERM would wait out close-with-grace first.
-            process.kill()
-            process.wait(timeout=10)
-        shutil.rmtree(log_dir, ignore_errors=True)
         with psycopg.connect(pg_server_url, autocommit=True) as conn:  # only left by an interrupted observation
             conn.execute(psql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psql.Identifier(db)))
 
