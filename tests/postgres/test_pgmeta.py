@@ -363,6 +363,15 @@ async def test_role_switches_for_the_statement(route: PgMetaRoute, roles: Roles)
     assert any("SET LOCAL ROLE" in note and roles.group in note for note in result.notes)
 
 
+async def test_a_role_refused_inside_the_statement_is_the_statements_error(route: PgMetaRoute) -> None:
+    # Not the role argument's fault: the statement itself asked for the role.
+    with pytest.raises(DatabaseQueryError) as caught:
+        await route.execute("SELECT pg_catalog.set_config('role', 'no_such_role_inside', true)")
+    assert not isinstance(caught.value, RoleNotPermittedError)
+    assert "does not exist" in str(caught.value) and "inside the statement" in str(caught.value)
+    assert caught.value.sqlstate == "22023"
+
+
 async def test_a_missing_role_is_refused(route: PgMetaRoute, recording: Recording) -> None:
     with pytest.raises(RoleNotPermittedError) as caught:
         await route.execute("SELECT 1", role="no_such_role_here")

@@ -93,6 +93,11 @@ class DatabaseTimeoutError(DatabaseError):
 class RoleNotPermittedError(DatabaseError):
     """The role asked for does not exist, or the connected user is not a member of it."""
 
-    def __init__(self, message: str, *, target: str, role: str) -> None:
+    def __init__(
+        self, message: str, *, target: str, role: str, sqlstate: str | None = None, server_message: str | None = None
+    ) -> None:
         super().__init__(message, target=target)
         self.role = role
+        #: PostgreSQL's own refusal, when the server (not this client) refused the switch.
+        self.sqlstate = sqlstate
+        self.server_message = server_message

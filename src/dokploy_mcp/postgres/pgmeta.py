@@ -598,7 +598,18 @@ class PgMetaRoute:
             timeout_ms,
         )
         started = time.perf_counter()
-        rows, read_cap_hit = await self._post(text, timeout_ms=timeout_ms, max_rows=max_rows, max_bytes=max_bytes)
+        try:
+            rows, read_cap_hit = await self._post(text, timeout_ms=timeout_ms, max_rows=max_rows, max_bytes=max_bytes)
+        except RoleNotPermittedError as exc:
+            if exc.role == role:
+                raise
+            # Refused inside the statement (a function switching roles), not our SET LOCAL ROLE: the statement's
+            # own error, not a complaint about the role argument.
+            raise DatabaseQueryError(
+                f"{exc.server_message or exc} (raised inside the statement, not by the role argument)",
+                target=self.target,
+                sqlstate=exc.sqlstate,
+            ) from None
         duration_ms = (time.perf_counter() - started) * 1000
         logger.debug(
             "pg-meta %s: %d row(s), truncated=%s, %.1f ms",
@@ -788,6 +799,8 @@ class PgMetaRoute:
                 f"cannot switch to role {role!r}: {message}; the connected user must be a member of it",
                 target=self.target,
                 role=role,
+                sqlstate=sqlstate,
+                server_message=message,
             )
         return DatabaseQueryError(message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint)
 
