@@ -126,6 +126,7 @@ class Runtime:
 
 
 def _default_gateway(url: str, anon_key: SecretStr, service_role_key: SecretStr) -> KongGateway:
-    from dokploy_mcp.supabase.gateway import KongGateway
+    # A forwarder, so that importing the runtime at start-up does not import the gateway (and httpx).
+    from dokploy_mcp.supabase.gateway import default_gateway
 
-    return KongGateway(url, anon_key=anon_key, service_role_key=service_role_key)
+    return default_gateway(url, anon_key, service_role_key)

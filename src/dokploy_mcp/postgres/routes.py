@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 @dataclass
 class OpenRoute:
     route: Route
-    display: str = field(metadata={"doc": "the target with its password masked"})
+    #: The target with its password masked.
+    display: str
     runner: StatementRunner
     notes: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)

@@ -716,3 +716,8 @@ class KongGateway:
         message, code = _service_message(response)
         label = f"{response.status_code} {code}" if code else str(response.status_code)
         return f"{label}: {self._scrub(message)}" if message else label
+
+
+def default_gateway(url: str, anon_key: SecretStr, service_role_key: SecretStr) -> KongGateway:
+    """The gateway at a stack's public URL with the stack's keys: what tools use unless a test injects a double."""
+    return KongGateway(url, anon_key=anon_key, service_role_key=service_role_key)

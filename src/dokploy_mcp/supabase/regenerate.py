@@ -24,7 +24,7 @@ from dokploy_mcp.dokploy.deploy import DeployOutcome, deploy_and_wait
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.gateway import KongGateway
+from dokploy_mcp.supabase.gateway import KongGateway, default_gateway
 from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
 from dokploy_mcp.supabase.operations import ConcurrentChangeError, EnvWriteError, write_env
 from dokploy_mcp.supabase.stack import SupabaseStack
@@ -37,10 +37,6 @@ GatewayFactory = Callable[[str, SecretStr, SecretStr], KongGateway]
 
 #: The steps in order; tests inject a failure at each of them.
 STEPS = ("write_env", "redeploy", "verify")
-
-
-def default_gateway(url: str, anon: SecretStr, service: SecretStr) -> KongGateway:
-    return KongGateway(url, anon_key=anon, service_role_key=service)
 
 
 def new_keys(env: EnvFile, mode: Mode) -> dict[str, str]:

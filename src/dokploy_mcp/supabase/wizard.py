@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
@@ -126,7 +126,6 @@ class _Run:
     stack: SupabaseStack | None = None
     already_deployed: bool = False
     reveal: bool = False
-    notes: list[str] = field(default_factory=list)
 
     @asynccontextmanager
     async def step(self, name: str) -> AsyncIterator[None]:
@@ -208,8 +207,6 @@ async def _project(client: DokployClient, run: _Run, slug: str, display: str) ->
             created = await client.project_create(slug, description=display)
             project = created.project
             project.environments = [created.environment]
-        else:
-            run.notes.append(f"reused project {slug}")
         run.project = project
         run.result.project_id = project.project_id
         default = next((e for e in project.environments if e.is_default), None) or next(
@@ -251,15 +248,12 @@ async def _stack(client: DokployClient, run: _Run, server: str, spec: WizardInpu
                     )
                 await _import_template(client, compose.compose_id, spec.template_dir)
                 compose = await client.compose_one(compose.compose_id)
-                run.notes.append(f"finished the import of stack {spec.stack_name}")
             elif not is_supabase(compose):
                 raise InputError(
                     f"project {run.project.name!r} already has a compose named {spec.stack_name!r} that is not a "
                     "Supabase stack; choose another stack_name",
                     field="stack_name",
                 )
-            else:
-                run.notes.append(f"reused stack {spec.stack_name}")
             run.already_deployed = bool(compose.deployments)
         elif spec.template_dir:
             compose_yaml, template_toml = await _read_template_dir(spec.template_dir)
@@ -484,7 +478,9 @@ async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory |
             run.result.status = "deployed_unverified"
             run.result.probe.append("not probed" if not spec.probe else "no public URL or keys to probe with")
             return
-        factory = gateway_factory or _default_gateway
+        from dokploy_mcp.supabase.gateway import default_gateway
+
+        factory = gateway_factory or default_gateway
         try:
             async with factory(url, SecretStr(anon), SecretStr(service)) as gateway:
                 check = await gateway.verify_keys()
@@ -529,9 +525,3 @@ def credentials(stack: SupabaseStack, reveal: bool) -> Credentials:
         dashboard_password=shown("DASHBOARD_PASSWORD", stack.get("DASHBOARD_PASSWORD"), reveal),
         postgres_password=shown("POSTGRES_PASSWORD", stack.get("POSTGRES_PASSWORD"), reveal),
     )
-
-
-def _default_gateway(url: str, anon_key: SecretStr, service_role_key: SecretStr) -> KongGateway:
-    from dokploy_mcp.supabase.gateway import KongGateway
-
-    return KongGateway(url, anon_key=anon_key, service_role_key=service_role_key)
