@@ -16,8 +16,8 @@ Every :class:`Escape` is data, reused by the tests of every route (direct psycop
   ``read_only_blocks``: ``Database.execute(sql, read_only=True)`` on a superuser connection, without the
   guard, leaves no trace (READ ONLY transaction, extended protocol, rollback, the pool's session reset).
   Every entry must be stopped by at least one of them on the direct route, except the known ``gap`` entries.
-- ``gap``: the guard allows it (it only calls a user function, reads a view or a foreign table) and READ ONLY
-  does not stop what the hidden code does. ``role_stops`` says whether running it with ``{reader}`` as the
+- ``gap``: the guard allows it (it only reads a view or a foreign table; calls of user functions are refused)
+  and READ ONLY does not stop what the hidden code does. ``role_stops`` says whether running it with ``{reader}`` as the
   statement's role (``SET LOCAL ROLE`` on the superuser session) stops it. These are the findings to fix
   outside the parse tree: use a non-superuser login for read-only SQL.
 
@@ -297,6 +297,20 @@ def nothing(ctx: ObservationContext) -> object:
 
 def files(ctx: ObservationContext) -> object:
     return ctx.files()
+
+
+def data_file(name: str) -> Probe:
+    """Whether a file in the server's data directory exists, and its size and modification time (ns)."""
+
+    def probe(ctx: ObservationContext) -> object:
+        directory = ctx.admin("SELECT current_setting('data_directory')")[0][0]
+        try:
+            stat = os.stat(os.path.join(directory, name))
+        except OSError as exc:
+            return f"absent ({exc.errno})"
+        return (stat.st_size, stat.st_mtime_ns)
+
+    return probe
 
 
 def victim_alive(ctx: ObservationContext) -> object:
@@ -645,7 +659,7 @@ CORPUS: tuple[Escape, ...] = (
         "every row goes",
         ROWS,
         blocks=True,
-        guard_refuses=False,
+        guard_refuses=True,
         setup=(
             *TABLE,
             "CREATE FUNCTION escape_write() RETURNS int LANGUAGE plpgsql"
@@ -659,7 +673,7 @@ CORPUS: tuple[Escape, ...] = (
         "every row goes",
         ROWS,
         blocks=True,
-        guard_refuses=False,
+        guard_refuses=True,
         setup=(
             *TABLE,
             "CREATE FUNCTION escape_write_sql() RETURNS int LANGUAGE sql AS $$DELETE FROM escape_t; SELECT 1$$",
@@ -672,7 +686,7 @@ CORPUS: tuple[Escape, ...] = (
         "every row goes",
         ROWS,
         blocks=True,
-        guard_refuses=False,
+        guard_refuses=True,
         setup=(
             *TABLE,
             "CREATE FUNCTION escape_write() RETURNS int LANGUAGE plpgsql"
@@ -686,7 +700,7 @@ CORPUS: tuple[Escape, ...] = (
         "every row goes (the definer is a superuser)",
         ROWS,
         blocks=True,
-        guard_refuses=False,
+        guard_refuses=True,
         as_role=True,
         setup=(
             *TABLE,
@@ -701,7 +715,7 @@ CORPUS: tuple[Escape, ...] = (
         "every row goes",
         ROWS,
         blocks=True,
-        guard_refuses=False,
+        guard_refuses=True,
         setup=(
             *TABLE,
             "CREATE FUNCTION escape_rw() RETURNS int LANGUAGE plpgsql AS $$BEGIN"
@@ -1272,6 +1286,15 @@ CORPUS: tuple[Escape, ...] = (
         blocks=False,
         setup=(*TABLE, "CREATE EXTENSION dblink"),
     ),
+    _e(
+        "extension_function_writes_a_file",
+        "extension_function",
+        "SELECT autoprewarm_dump_now()",
+        "pg_prewarm writes autoprewarm.blocks in the data directory",
+        data_file("autoprewarm.blocks"),
+        blocks=False,
+        setup=("CREATE EXTENSION pg_prewarm",),
+    ),
     # -- session state and maintenance -------------------------------------------------------------------
     _e(
         "listen",
@@ -1405,47 +1428,40 @@ CORPUS: tuple[Escape, ...] = (
         ),
     ),
     _e(
-        "gap_function_copy_program",
-        "known_gap",
+        "function_copy_program",
+        "user_function",
         "SELECT escape_copy()",
         "a program runs on the server",
         files,
         blocks=False,
-        guard_refuses=False,
-        role_stops=True,
-        gap="a user function runs COPY TO PROGRAM, which READ ONLY allows; a non-superuser role may not use it",
+        guard_refuses=True,
         setup=(
             "CREATE FUNCTION escape_copy() RETURNS int LANGUAGE plpgsql AS $$BEGIN"
             " EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch {tmp}/function'''; RETURN 1; END$$",
         ),
     ),
     _e(
-        "gap_security_definer_copy_program",
-        "known_gap",
+        "security_definer_copy_program",
+        "user_function",
         "SELECT escape_definer_copy()",
         "a program runs on the server",
         files,
         blocks=False,
-        guard_refuses=False,
-        role_stops=False,
-        gap="a SECURITY DEFINER function owned by a superuser runs as the superuser whatever the role",
+        guard_refuses=True,
         setup=(
             "CREATE FUNCTION escape_definer_copy() RETURNS int LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN"
             " EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch {tmp}/definer'''; RETURN 1; END$$",
         ),
     ),
     _e(
-        "gap_exec_function_role_switch",
-        "known_gap",
+        "function_role_switch_copy_program",
+        "user_function",
         "SELECT escape_exec('SELECT set_config(''role'', ''postgres'', true)'),"
         " escape_exec('COPY (SELECT 1) TO PROGRAM ''touch {tmp}/exec''')",
         "a program runs on the server",
         files,
         blocks=False,
-        guard_refuses=False,
-        role_stops=False,
-        gap="an invoker function that runs SQL text switches the role back to the superuser session user"
-        " (set_config('role') is checked against the session user), then runs COPY TO PROGRAM",
+        guard_refuses=True,
         setup=(
             "CREATE FUNCTION escape_exec(q text) RETURNS int LANGUAGE plpgsql AS $$BEGIN EXECUTE q; RETURN 1; END$$",
         ),

@@ -122,10 +122,6 @@ ALONE_ESCAPES = [entry for entry in STOPPED if not route_alone_blocks(entry)]
 #: the corpus' ``role_stops`` (SET LOCAL ROLE on a superuser session) where the session user matters.
 LOGIN_STOPS = {
     "gap_view_terminates_backend": True,  # the login may not signal a superuser's backend
-    "gap_function_copy_program": True,  # COPY TO PROGRAM needs a superuser (or pg_execute_server_program)
-    "gap_security_definer_copy_program": False,  # the function runs as its superuser owner, whoever calls it
-    # set_config('role') is checked against the session user: a superuser's with SET LOCAL ROLE, not the login's.
-    "gap_exec_function_role_switch": True,
     "gap_foreign_table_program": False,  # file_fdw runs the table's program for whoever may SELECT from it
 }
 

@@ -130,7 +130,8 @@ ALLOWED = [
     "SELECT pg_sleep(0.01), pg_sleep_for('1 ms'), pg_sleep_until(now())",
     "SELECT current_setting('work_mem'), current_user, session_user, now(), clock_timestamp(), random()",
     "SELECT currval('s'), lastval(), gen_random_uuid(), txid_current_if_assigned(), pg_current_xact_id_if_assigned()",
-    "SELECT auth.uid(), my_schema.my_function(1, 'x')",
+    "SELECT auth.uid(), auth.role(), auth.jwt(), auth.email()",
+    "SELECT pg_catalog.lower('A'), pg_catalog.now(), upper(x), database_to_xml(true, false, '') FROM t",
     "SELECT * FROM generate_series(1, 3) AS g, LATERAL (SELECT g * 2) AS d",
     "SELECT json_agg(t) FROM (SELECT 1 AS a) t",
     "SELECT count(*) FILTER (WHERE x > 1) OVER (PARTITION BY y) FROM t",
@@ -292,6 +293,16 @@ REFUSED = [
     ("SELECT dblink_exec('dbname=x', 'DELETE FROM t')", "dblink_exec() runs SQL over a separate connection"),
     ("SELECT * FROM dblink('dbname=x', 'SELECT 1') AS t(a int)", "dblink() runs SQL over a separate"),
     ("SELECT extensions.dblink_connect('x')", "extensions.dblink_connect()"),
+    # deny by default: only built-ins known to be read-only (and a reviewed list) may be called
+    ("SELECT autoprewarm_dump_now()", "autoprewarm_dump_now() is not known to be read-only"),
+    ("SELECT my_function(1)", "my_function() is not known to be read-only"),
+    ("SELECT uuid_generate_v4()", "uuid_generate_v4() is not known to be read-only"),
+    ("SELECT my_schema.my_function(1, 'x')", "my_schema.my_function() is not a built-in function"),
+    ("SELECT public.lower('A')", "public.lower() is not a built-in function (public is not pg_catalog)"),
+    ("SELECT extensions.uuid_generate_v4()", "extensions.uuid_generate_v4() is not a built-in function"),
+    ('SELECT "LOWER"(x) FROM t', "LOWER() is not known to be read-only"),
+    ("SELECT * FROM my_set_returning_function()", "my_set_returning_function() is not known to be read-only"),
+    ("SELECT pg_current_xact_id()", "pg_current_xact_id() assigns a transaction id"),
     ("SELECT pg_notify('ch', 'x')", "pg_notify() sends a notification"),
     ("SELECT pg_import_system_collations('pg_catalog')", "not known to be read-only"),
     ("SELECT * FROM pg_logical_slot_get_changes('s', NULL, NULL)", "pg_logical_slot_get_changes() uses logical"),
@@ -613,3 +624,23 @@ def test_pglast_is_imported_lazily() -> None:
         " g.classify('SELECT 1'); assert 'pglast' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_listed_built_ins_are_immutable_or_stable_on_this_server(pg_server_url: str) -> None:
+    """The shipped list of read-only built-ins, checked against a real server: every listed name that this server
+    has is immutable or stable in each of its pg_catalog overloads (the list may hold names of newer versions)."""
+    from dokploy_mcp.postgres.sqlguard import _read_only_builtins
+
+    listed = _read_only_builtins()
+    assert len(listed) > 1500
+    with psycopg.connect(pg_server_url) as conn:
+        verdicts = dict(
+            conn.execute(
+                "SELECT proname, bool_and(provolatile IN ('i', 's')) FROM pg_proc"
+                " WHERE pronamespace = 'pg_catalog'::regnamespace AND prokind IN ('f', 'a', 'w') GROUP BY proname"
+            ).fetchall()
+        )
+    present = listed & verdicts.keys()
+    assert len(present) > 1500
+    assert sorted(name for name in present if not verdicts[name]) == []
+    assert "lower" in listed and "set_config" not in listed and "pg_terminate_backend" not in listed

@@ -311,7 +311,10 @@ async def test_a_stack_overview_through_pg_meta(stack_client: tuple[Client, Any,
 async def test_execute_sql_reports_the_notices_a_statement_raises(direct: Client) -> None:
     quiet = await call(direct, "execute_sql", sql="SELECT 1")
     assert quiet["notices"] == []
-    noisy = await call(direct, "execute_sql", sql="SELECT public.dmcp_notice('hello from the database')")
+    # A user function is not provably read-only (the guard allows only known built-ins): the write path runs it.
+    noisy = await call(
+        direct, "execute_sql", sql="SELECT public.dmcp_notice('hello from the database')", allow_write=True
+    )
     assert noisy["notices"] == ["NOTICE: hello from the database"]
     # The collector does not stay on the pooled connection.
     again = await call(direct, "execute_sql", sql="SELECT 2")

@@ -31,7 +31,9 @@ from typing import Any, Literal, Self
 
 import psycopg
 from psycopg import pq, sql
-from psycopg.abc import Loader
+from psycopg._queries import PostgresQuery
+from psycopg.abc import AdaptContext, Loader
+from psycopg.adapt import Transformer
 from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict, JsonValue
@@ -47,7 +49,7 @@ from dokploy_mcp.postgres.errors import (
     RoleNotPermittedError,
 )
 
-__all__ = ["Column", "Database", "QueryResult", "ServerInfo", "to_json_value"]
+__all__ = ["Column", "Database", "QueryResult", "ServerInfo", "numbered", "to_json_value"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +132,34 @@ def to_json_value(value: Any) -> JsonValue:
     return str(value)
 
 
+def numbered(statement: str, params: Sequence[Any] | Mapping[str, Any]) -> str:
+    """The text :meth:`Database.execute` sends for ``statement`` with ``params``: psycopg's ``%s`` / ``%(name)s``
+    placeholders turned into PostgreSQL's ``$n``, the values travelling apart. The SQL guard checks this text."""
+    return _convert(statement, params, None).query.decode("utf-8")
+
+
+def _convert(statement: str, params: Sequence[Any] | Mapping[str, Any], context: AdaptContext | None) -> PostgresQuery:
+    # psycopg's own converter, the one cursor.execute() uses: placeholders become $n and each value is dumped to
+    # travel as a bind parameter. (Its public mogrify() substitutes values into the text, which is the hole this
+    # avoids: a value inside a quoted '%s' would become SQL.)
+    query = PostgresQuery(Transformer.from_context(context))
+    try:
+        query.convert(statement, params)
+    except (psycopg.ProgrammingError, psycopg.DataError, TypeError, KeyError, ValueError) as exc:
+        raise InputError(f"cannot use the parameters: {exc}", field="params") from None
+    return query
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """One statement as it goes on the wire: the text and, apart, its bound parameters."""
+
+    query: bytes
+    params: list[bytes | None] | None = None
+    types: list[int] | None = None
+    formats: list[pq.Format] | None = None
+
+
 @dataclass
 class _Outcome:
     """What the raw protocol loop collected for one statement."""
@@ -204,8 +234,9 @@ class Database:
     ) -> QueryResult:
         """Run exactly one statement in its own transaction and return at most ``max_rows`` JSON-safe rows.
 
-        ``params`` fill ``%s`` / ``%(name)s`` placeholders (psycopg adaptation); without params the text is
-        sent verbatim. ``read_only`` runs it in a READ ONLY transaction that is rolled back; otherwise the
+        ``params`` fill ``%s`` / ``%(name)s`` placeholders, bound server-side: the text sent is :func:`numbered`
+        (placeholders as ``$n``) and the values travel apart, so no value is ever parsed as SQL; without params the
+        text is sent verbatim. ``read_only`` runs it in a READ ONLY transaction that is rolled back; otherwise the
         transaction is committed. ``role`` switches to that role for the statement, if the connected user is
         a member of it. ``local_settings`` are set for the transaction only (``set_config(name, value, true)``),
         e.g. ``request.jwt.claims`` so that RLS policies see a signed-in user.
@@ -399,15 +430,12 @@ class Database:
 
     # -- one transaction ---------------------------------------------------------------------------------
 
-    def _render(self, conn: AsyncConn, statement: str, params: Sequence[Any] | Mapping[str, Any] | None) -> bytes:
+    def _render(self, conn: AsyncConn, statement: str, params: Sequence[Any] | Mapping[str, Any] | None) -> _Wire:
         if params is None:
-            return statement.encode(conn.info.encoding)
-        try:
-            # Binding client-side keeps the statement a single protocol message we send ourselves.
-            text = psycopg.AsyncClientCursor(conn).mogrify(statement, params)
-        except (psycopg.ProgrammingError, psycopg.DataError, TypeError, KeyError) as exc:
-            raise InputError(f"cannot use the parameters: {exc}", field="params") from None
-        return text.encode(conn.info.encoding)
+            return _Wire(statement.encode(conn.info.encoding))
+        query = _convert(statement, params, conn)
+        params_ = [None if value is None else bytes(value) for value in query.params or ()]
+        return _Wire(query.query, params_, list(query.types), list(query.formats or ()))
 
     async def _begin(
         self,
@@ -533,15 +561,16 @@ class Database:
 # -- the extended-protocol loop ----------------------------------------------------------------------------
 
 
-async def _run_extended(conn: AsyncConn, query: bytes, *, read_only: bool, max_rows: int, max_bytes: int) -> _Outcome:
-    """Send one statement with PQsendQueryParams and collect its rows up to the caps."""
+async def _run_extended(conn: AsyncConn, query: _Wire, *, read_only: bool, max_rows: int, max_bytes: int) -> _Outcome:
+    """Send one statement with PQsendQueryParams (its parameters bound apart) and collect its rows up to the caps."""
     pgconn = conn.pgconn
     encoding = conn.info.encoding
     outcome = _Outcome()
     loaders: list[Loader | None] = []
     size = 0
-    # No parameters, but still the extended protocol: the server parses exactly one statement.
-    pgconn.send_query_params(query, None)
+    # Always the extended protocol, parameters or not: the server parses exactly one statement, and values are
+    # bound to it as data, never parsed as SQL.
+    pgconn.send_query_params(query.query, query.params, query.types, query.formats)
     if psycopg.capabilities.has_stream_chunked():
         pgconn.set_chunked_rows_mode(min(max_rows + 1, _CHUNK_ROWS))
     else:

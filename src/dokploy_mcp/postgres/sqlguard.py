@@ -25,49 +25,59 @@ Read-only (deny by default)
     AUTHORIZATION), transaction control, LISTEN/NOTIFY/UNLISTEN, PREPARE/EXECUTE/DEALLOCATE, DECLARE/FETCH,
     DISCARD, LOCK, LOAD, VACUUM/ANALYZE, CHECKPOINT, CLUSTER, REINDEX, GRANT, COMMENT, ALTER SYSTEM...
 
-    Inside an allowed statement every function call is checked by name (the last part of a qualified name,
-    compared case-insensitively, whatever the schema: ``pg_catalog.set_config``, ``"set_config"``,
-    ``extensions.dblink_exec`` and ``"SET_CONFIG"`` are all refused; the last is another function in
-    PostgreSQL, refusing it too is the safe side). Refused:
+    Inside an allowed statement every function call must be known to be read-only (allow-list, deny by default).
+    A call is allowed only when it is
 
-    - every function whose name starts with ``pg_`` unless it is on :data:`_PG_ALLOWED` (catalog, size,
-      visibility, statistics-reading and ``pg_get_*`` / ``pg_stat_get_*`` functions): this covers
-      pg_terminate_backend, pg_cancel_backend, pg_reload_conf, pg_rotate_logfile, pg_stat_reset*, pg_switch_wal,
-      pg_create_restore_point, pg_promote, advisory locks, pg_current_xact_id, pg_notify, pg_read_file,
-      pg_read_binary_file, pg_ls_*, pg_stat_file, pg_import_system_collations, pg_logical_*,
-      pg_replication_*, replication slots, pg_log_backend_memory_contexts, pg_backup_*, pg_wal_replay_*,
-      pg_export_snapshot, and extension functions such as pg_stat_statements_reset, pg_file_write, pg_prewarm;
-    - the names in :data:`_DENIED`: set_config (all of it), nextval, setval, setseed, txid_current,
-      loread/lowrite, the SQL-text runners query_to_xml, query_to_xmlschema, query_to_xml_and_xmlschema,
-      cursor_to_xml, cursor_to_xmlschema, ts_stat, ts_rewrite, crosstab*, connectby, the index writers
-      brin_summarize_new_values, brin_summarize_range, brin_desummarize_range, gin_clean_pending_list, the
-      page writers heap_force_kill/heap_force_freeze (pg_surgery), ``http`` (pgsql-http), and pgTAP's
-      assertions that run SQL text (lives_ok, throws_ok, results_eq, set_eq, bag_eq, is_empty, row_eq,
-      performs_ok, runtests...);
-    - the prefixes in :data:`_DENIED_PREFIXES`: ``lo_`` (large objects, server files), ``dblink`` (SQL
-      run over a separate connection, committed there), ``http_`` (pgsql-http and pg_net requests),
-      ``pgr_`` (pgRouting, runs SQL text), ``binary_upgrade_``.
+    - an unqualified or ``pg_catalog``-qualified built-in whose every overload is immutable or stable on
+      PostgreSQL 15 to 18 (``read_only_functions.txt``, generated from real servers by
+      ``tools/catalog/read_only_functions.py``), compared case-sensitively (``"LOWER"()`` is another function);
+    - or on the short reviewed list of volatile built-ins that only read or wait (:data:`_REVIEWED`: sizes, WAL
+      positions, lock status, ``random()``, ``clock_timestamp()``, ``pg_sleep``..., and ``pg_get_*`` /
+      ``pg_stat_get_*``), or one of Supabase's request helpers (``auth.uid()``, ``auth.role()``, ``auth.jwt()``,
+      ``auth.email()``: SQL functions that read ``request.jwt.claims``);
+    - and not refused by name: :data:`_DENIED` and :data:`_DENIED_PREFIXES` win over every list, compared
+      case-insensitively, whatever the schema (``txid_current()`` is "stable" and still assigns a transaction id;
+      ``database_to_xml`` reads, ``query_to_xml`` runs SQL text).
+
+    Anything else is "not provably read-only": user functions, extension functions (``dblink``,
+    ``autoprewarm_dump_now`` of pg_prewarm, ``uuid_generate_v4``...), any function qualified with another schema.
+    The caller can still run such a statement on the write path (``allow_write``), where PostgreSQL's privileges
+    are the guard.
 
     Functional notation can call a one-argument function as a column (``(row).f``, ``t.f``); such a column
-    or field named like a refused function (not merely ``pg_``-prefixed) is refused as well.
+    or field named like a refused function is refused as well (an ordinary column name cannot be told from a
+    function there, so only the names refused by name count).
 
     ``pg_sleep``, ``pg_sleep_for`` and ``pg_sleep_until`` are allowed: they hold a connection no longer
     than the statement timeout and leave nothing behind, like any slow query.
 
+Bounded parsing
+    libpg_query recurses once per level of the tree, and a chain of about 15,000 operators (``1+1+...``) overflows
+    the C stack and kills the process. Before anything is parsed, :func:`check_bounds` refuses a text longer than
+    :data:`MAX_SQL_CHARS` characters, or with more than :data:`MAX_NESTING_TOKENS` tokens that can add a level
+    (operators, brackets, keywords: every token but names, constants, commas, closing brackets, ``.``, ``;``,
+    AND and OR, which the parser keeps flat). That count bounds the depth of the tree; the limit leaves a margin
+    of more than three times below the smallest crashing depth measured (``tests/postgres/test_sqlguard_bounds.py``
+    parses the worst shapes at the limit in a child process). Scanning is flat and cannot recurse.
+
 What the parse tree cannot see (the READ ONLY transaction and the role must stop it)
-    Functions the guard does not know - user functions, and extension functions not listed above - are
-    allowed: their writes are stopped by the READ ONLY transaction. So are views, rules on views, foreign
-    tables and operators/casts backed by functions. The READ ONLY transaction does NOT stop what such
-    hidden code does outside the transaction (COPY ... TO PROGRAM, pg_terminate_backend, lo_export,
-    dblink, ANALYZE's in-place statistics...). Against that the remaining guard is the role: on a
-    *superuser login* even ``SET LOCAL ROLE`` is no guard, because any invoker function that runs SQL
-    text can call ``set_config('role', ...)``/``SET ROLE``/``RESET ROLE`` to return to the session user,
-    and a SECURITY DEFINER function owned by a superuser runs as that superuser whatever the role.
-    Only a non-superuser *login* confines such code. The escape corpus
-    (``tests/postgres/escape_corpus.py``) records these cases as known gaps.
+    Views, rules on views, foreign tables, operators and casts backed by functions, and a user function that
+    shadows a built-in's name through the search_path run code the guard never sees: their writes are stopped by
+    the READ ONLY transaction, but not what they do outside it (COPY ... TO PROGRAM, pg_terminate_backend,
+    lo_export, dblink...). Against that the remaining guard is the role: on a *superuser login* even
+    ``SET LOCAL ROLE`` is no guard, because any invoker function that runs SQL text can call
+    ``set_config('role', ...)``/``SET ROLE``/``RESET ROLE`` to return to the session user, and a SECURITY DEFINER
+    function owned by a superuser runs as that superuser whatever the role. Only a non-superuser *login* confines
+    such code. The escape corpus (``tests/postgres/escape_corpus.py``) records these cases as known gaps.
 
     The parser is PostgreSQL 18's; older servers read a few numeric literals differently (``0x1F`` is
     ``0 AS x1F`` before 16), which changes a value or an alias, never a statement boundary or a call.
+
+Parameters
+    The direct route binds parameters server-side (``$n`` on the wire); the text checked is the text sent, with
+    psycopg's ``%s`` placeholders already turned into ``$n``. :func:`classify` with ``params`` checks that the
+    statement refers to exactly ``$1`` .. ``$n``: a ``%s`` inside a string literal or a comment is inert text
+    there, and the call is refused with a clear message rather than sent with a parameter count the server rejects.
 
 Destructive (needs confirmation)
     A statement is destructive when it can lose data or objects at once:
@@ -89,18 +99,64 @@ Destructive (needs confirmation)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dokploy_mcp.errors import InputError
+from dokploy_mcp.postgres.limits import MAX_NESTING_TOKENS, MAX_SQL_CHARS
 
-__all__ = ["Classified", "SqlRefused", "classify", "require_read_only", "single_statement"]
+__all__ = [
+    "MAX_NESTING_TOKENS",
+    "MAX_SQL_CHARS",
+    "Classified",
+    "SqlRefused",
+    "SqlTooComplex",
+    "check_bounds",
+    "classify",
+    "require_read_only",
+    "single_statement",
+]
 
-# pg_* functions that only read catalogs, sizes, settings or statistics of the server, or wait.
-_PG_ALLOWED = frozenset(
+# Tokens that never add a level: names, constants, separators, closing brackets, and AND/OR (kept as flat lists).
+_FLAT_TOKENS = frozenset(
     {
+        "IDENT",
+        "UIDENT",
+        "ICONST",
+        "FCONST",
+        "SCONST",
+        "USCONST",
+        "BCONST",
+        "XCONST",
+        "PARAM",
+        "ASCII_44",  # ,
+        "ASCII_41",  # )
+        "ASCII_93",  # ]
+        "ASCII_46",  # .
+        "ASCII_59",  # ;
+        "AND",
+        "OR",
+        "SQL_COMMENT",
+        "C_COMMENT",
+    }
+)
+
+# Volatile built-ins reviewed by hand: they only read catalogs, sizes, settings, WAL positions or statistics of the
+# server, draw random numbers, tell the time, or wait.
+_REVIEWED = frozenset(
+    {
+        "random",
+        "random_normal",
+        "clock_timestamp",
+        "timeofday",
+        "gen_random_uuid",
+        "uuidv4",
+        "uuidv7",
+        "currval",
+        "lastval",
         "pg_available_extension_versions",
         "pg_available_extensions",
         "pg_backend_pid",
@@ -206,7 +262,10 @@ _PG_ALLOWED = frozenset(
     }
 )
 # pg_get_* (definitions, catalog lookups) and pg_stat_get_* (statistics counters) only read.
-_PG_ALLOWED_PREFIXES = ("pg_get_", "pg_stat_get_")
+_REVIEWED_PREFIXES = ("pg_get_", "pg_stat_get_")
+# Supabase's request helpers: SQL functions that read request.jwt.claims (the schema is part of the name).
+_REVIEWED_QUALIFIED = frozenset({("auth", "uid"), ("auth", "role"), ("auth", "jwt"), ("auth", "email")})
+_BUILTIN_SCHEMA = "pg_catalog"
 
 _SQL_TEXT = "runs the SQL text it is given, out of the guard's sight"
 _INDEX_WRITE = "writes an index outside the transaction"
@@ -219,6 +278,7 @@ _DENIED: dict[str, str] = {
     "setval": "sets a sequence",
     "setseed": "changes the session's random seed",
     "txid_current": "assigns a transaction id",
+    "pg_current_xact_id": "assigns a transaction id",
     "loread": "reads a large object",
     "lowrite": "writes a large object",
     "query_to_xml": _SQL_TEXT,
@@ -442,23 +502,58 @@ class SqlRefused(InputError):
     ``reasons`` lists the causes found in the parse tree (empty for parse and statement-count errors).
     """
 
-    def __init__(self, message: str, *, reasons: Sequence[str] = ()) -> None:
-        super().__init__(message, field="sql")
+    def __init__(self, message: str, *, reasons: Sequence[str] = (), field: str = "sql") -> None:
+        super().__init__(message, field=field)
         self.reasons = list(reasons)
+
+
+class SqlTooComplex(SqlRefused):
+    """The SQL is too long or too deeply nested to parse safely (see "Bounded parsing"): nothing was parsed."""
+
+
+def check_bounds(sql: str) -> None:
+    """Refuse, before the parser sees it, a text the parser could not handle safely (see "Bounded parsing")."""
+    from pglast import scan
+    from pglast.parser import ParseError
+
+    if not isinstance(sql, str):
+        raise SqlRefused("the SQL must be a string")
+    if len(sql) > MAX_SQL_CHARS:
+        raise SqlTooComplex(
+            f"the SQL is {len(sql):,} characters long, more than the {MAX_SQL_CHARS:,} the guard checks: "
+            "split it into smaller statements"
+        )
+    try:
+        tokens = scan(sql)
+    except ParseError as exc:
+        raise SqlRefused(_parse_error_message(sql, exc)) from None
+    nesting = sum(1 for token in tokens if token.name not in _FLAT_TOKENS)
+    if nesting > MAX_NESTING_TOKENS:
+        raise SqlTooComplex(
+            f"the SQL is too large or too deeply nested to check safely ({nesting:,} operators, brackets and "
+            f"keywords; at most {MAX_NESTING_TOKENS:,}): split it into smaller statements, or run it with "
+            "allow_write (it then needs a confirm_token, since nothing could be checked)"
+        )
 
 
 def single_statement(sql: str) -> str:
     """The text of the one statement in ``sql``, trimmed to its tokens and without a trailing ';'.
 
     Raises :class:`SqlRefused` for a parse error (with the parser's message and position), for no statement
-    (only whitespace, comments or semicolons) or for several.
+    (only whitespace, comments or semicolons) or for several; :class:`SqlTooComplex` beyond the bounds.
     """
     return _parse_one(sql)[0]
 
 
-def classify(sql: str) -> Classified:
-    """Parse exactly one statement and classify it (see the module docstring for the rules)."""
+def classify(sql: str, *, params: int | None = None) -> Classified:
+    """Parse exactly one statement and classify it (see the module docstring for the rules).
+
+    With ``params`` (the number of parameters that will be bound), the statement must refer to exactly
+    ``$1`` .. ``$params``; otherwise :class:`SqlRefused` names ``params``.
+    """
     _, stmt = _parse_one(sql)
+    if params is not None:
+        _check_parameters(stmt, params)
     return _classify_node(stmt)
 
 
@@ -472,6 +567,28 @@ def require_read_only(sql: str) -> Classified:
     return result
 
 
+def _check_parameters(stmt: Any, count: int) -> None:
+    from pglast import ast
+
+    used = {int(node.number or 0) for node in _walk(stmt) if isinstance(node, ast.ParamRef)}
+    expected = set(range(1, count + 1))
+    if used == expected:
+        return
+    missing = sorted(expected - used)
+    if missing:
+        where = ", ".join(f"${number}" for number in missing[:5])
+        raise SqlRefused(
+            f"{count} parameter(s) given, but the statement never uses {where}: a %s inside a string literal or a "
+            "comment is text, not a placeholder; put each %s where a value goes, outside quotes and comments",
+            field="params",
+        )
+    extra = ", ".join(f"${number}" for number in sorted(used - expected)[:5])
+    raise SqlRefused(
+        f"the statement refers to {extra} but only {count} parameter(s) are given: pass one value per placeholder",
+        field="params",
+    )
+
+
 # -- parsing -------------------------------------------------------------------------------------------------
 
 
@@ -479,8 +596,7 @@ def _parse_one(sql: str) -> tuple[str, Any]:
     from pglast import parse_sql, scan
     from pglast.parser import ParseError
 
-    if not isinstance(sql, str):
-        raise SqlRefused("the SQL must be a string")
+    check_bounds(sql)
     try:
         statements = parse_sql(sql)
     except ParseError as exc:
@@ -625,21 +741,21 @@ def _tree_reasons(root: Any) -> list[str]:
         elif isinstance(node, ast.FuncCall):
             names = [str(part.sval or "") for part in node.funcname or () if isinstance(part, ast.String)]
             if names:
-                refusal = _function_refusal(names[-1])
+                refusal = _call_refusal(names)
                 if refusal is not None:
                     reasons.append(f"{'.'.join(names)}() {refusal}")
         elif isinstance(node, ast.ColumnRef):
             fields = node.fields or ()
             if len(fields) >= 2 and isinstance(fields[-1], ast.String):
                 name = str(fields[-1].sval or "")
-                refusal = _function_refusal(name, notation=True)
+                refusal = _function_refusal(name)
                 if refusal is not None:
                     reasons.append(f"{name} may call the function {name}(), which {refusal}")
         elif isinstance(node, ast.A_Indirection):
             for item in node.indirection or ():
                 if isinstance(item, ast.String):
                     name = str(item.sval or "")
-                    refusal = _function_refusal(name, notation=True)
+                    refusal = _function_refusal(name)
                     if refusal is not None:
                         reasons.append(f"(...).{name} may call the function {name}(), which {refusal}")
         elif type(node).__name__.endswith("Stmt") and id(node) not in cte_queries:
@@ -647,8 +763,42 @@ def _tree_reasons(root: Any) -> list[str]:
     return list(dict.fromkeys(reasons))
 
 
-def _function_refusal(name: str, *, notation: bool = False) -> str | None:
-    """Why a call of the function ``name`` is refused, or None when it is allowed."""
+def _call_refusal(names: list[str]) -> str | None:
+    """Why a call of the function named by ``names`` (schema parts first) is refused, or None when it is allowed."""
+    name = names[-1]
+    why = _function_refusal(name)
+    if why is not None:
+        return why
+    schema = names[-2] if len(names) >= 2 else None
+    if schema is not None and schema != _BUILTIN_SCHEMA:
+        if (schema, name) in _REVIEWED_QUALIFIED:
+            return None
+        return f"is not a built-in function ({schema} is not pg_catalog): the guard cannot see what it does"
+    # Exact case: an unquoted name is already lower-case here, and "LOWER"() would be another, unknown function.
+    if name in _read_only_builtins() or name in _REVIEWED or name.startswith(_REVIEWED_PREFIXES):
+        return None
+    if name.endswith("_is_visible") and name.startswith("pg_"):
+        return None
+    return _unknown_reason(name)
+
+
+def _unknown_reason(name: str) -> str:
+    lowered = name.lower()
+    if lowered.startswith("pg_"):
+        if "advisory" in lowered:
+            return _ADVISORY
+        for prefix, text in _PG_REASONS:
+            if lowered.startswith(prefix):
+                return text
+        return "is a server function not known to be read-only"
+    return (
+        "is not known to be read-only (only built-in immutable or stable functions and a reviewed list are; "
+        "user and extension functions are not)"
+    )
+
+
+def _function_refusal(name: str) -> str | None:
+    """Why the function ``name`` is refused by name whatever its schema (case-insensitive), or None."""
     lowered = name.lower()
     why = _DENIED.get(lowered)
     if why is not None:
@@ -656,16 +806,15 @@ def _function_refusal(name: str, *, notation: bool = False) -> str | None:
     for prefix, text in _DENIED_PREFIXES.items():
         if lowered.startswith(prefix):
             return text
-    if notation or not lowered.startswith("pg_"):
-        return None
-    if lowered in _PG_ALLOWED or lowered.startswith(_PG_ALLOWED_PREFIXES) or lowered.endswith("_is_visible"):
-        return None
-    if "advisory" in lowered:
-        return _ADVISORY
-    for prefix, text in _PG_REASONS:
-        if lowered.startswith(prefix):
-            return text
-    return "is a server function not known to be read-only"
+    return None
+
+
+@functools.cache
+def _read_only_builtins() -> frozenset[str]:
+    from importlib import resources  # here: not needed for tools/list
+
+    text = resources.files("dokploy_mcp.postgres").joinpath("read_only_functions.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def _explain_analyzes(stmt: Any) -> bool:

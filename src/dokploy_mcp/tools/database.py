@@ -9,7 +9,6 @@ as a non-superuser login as well.
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from dokploy_mcp.postgres.activity import ConnectionReport
 from dokploy_mcp.postgres.introspect import SchemaOverview, TableDetail
+from dokploy_mcp.postgres.limits import MAX_SQL_CHARS
 from dokploy_mcp.registry import ToolSpec
 from dokploy_mcp.tools.context import ToolContext, runtime
 
@@ -150,7 +150,8 @@ class SqlResult(BaseModel):
     preview: str | None = Field(default=None, description="what a destructive statement would do; nothing ran")
 
 
-SqlArg = Annotated[str, Field(min_length=1, description="exactly one SQL statement")]
+SqlArg = Annotated[str, Field(min_length=1, max_length=MAX_SQL_CHARS, description="exactly one SQL statement")]
+_UNCHECKED = "too large or too deeply nested for the guard to check: what it does could not be inspected"
 ParamsArg = Annotated[
     list[Any] | None,
     Field(description="values for %s placeholders (direct route only; a stack's pg-meta route refuses them)"),
@@ -167,29 +168,6 @@ TimeoutArg = Annotated[int, Field(ge=100, le=600_000, description="statement tim
 MaxRowsArg = Annotated[int, Field(ge=0, le=10_000, description="at most this many rows are returned")]
 
 
-_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s|%s")
-
-
-def _parseable(sql: str) -> str:
-    """The statement with psycopg's placeholders (``%s``, ``%(name)s``) as PostgreSQL's ``$n``, for the parser."""
-    numbers: dict[str, int] = {}
-    counter = 0
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal counter
-        if match.group(0) == "%%":
-            return "%"
-        name = match.group(1)
-        if name is not None and name in numbers:
-            return f"${numbers[name]}"
-        counter += 1
-        if name is not None:
-            numbers[name] = counter
-        return f"${counter}"
-
-    return _PLACEHOLDER.sub(replace, sql)
-
-
 async def _run_sql(
     ctx: ToolContext,
     *,
@@ -204,11 +182,22 @@ async def _run_sql(
     confirm_token: str | None,
 ) -> SqlResult:
     from dokploy_mcp.errors import InputError
+    from dokploy_mcp.postgres.client import numbered
     from dokploy_mcp.postgres.routes import open_route
-    from dokploy_mcp.postgres.sqlguard import SqlRefused, classify
+    from dokploy_mcp.postgres.sqlguard import Classified, SqlRefused, SqlTooComplex, classify
 
     rt = runtime(ctx)
-    classified = classify(_parseable(sql) if params else sql)
+    try:
+        # The guard checks the text that runs: with params, psycopg's conversion to $n (values bound apart).
+        classified = classify(numbered(sql, params), params=len(params)) if params else classify(sql)
+    except SqlTooComplex:
+        if not allow_write or rt.settings.read_only:
+            raise
+        # Too big to parse safely: on the write path it may still run (the server itself accepts one statement on
+        # the direct route), but unchecked, so it is confirmed like a destructive one.
+        classified = Classified(
+            kind="unchecked", read_only=False, destructive=True, reasons=[_UNCHECKED], returns_rows=None
+        )
     if not allow_write and not classified.read_only:
         raise SqlRefused(
             "this statement is not provably read-only (" + "; ".join(classified.reasons) + "); execute_sql runs "
