@@ -99,3 +99,18 @@ def test_no_guessed_token_is_ever_accepted(guess: str) -> None:
     confirmer = Confirmer(key=b"k" * 32)
     with pytest.raises(ConfirmationError):
         confirmer.verify(guess, "dokploy_update_env", ARGS, STATE)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "v1." + "9" * 5_000 + ".mac",  # crashed int() before (Python refuses > 4,300 digits)
+        "v1.\u0661\u0662\u0663.mac",  # non-ASCII digits that str.isdigit() accepts
+        "v1.1." + "A" * 200,
+        "x" * 10_000,
+    ],
+)
+def test_oversized_or_odd_tokens_are_refused_as_malformed(token: str) -> None:
+    with pytest.raises(ConfirmationError) as caught:
+        Confirmer().verify(token, "execute_sql", {})
+    assert caught.value.reason == "malformed"

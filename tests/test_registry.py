@@ -6,6 +6,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import TextContent
 from pydantic import BaseModel
 
+from dokploy_mcp import redact
 from dokploy_mcp.config import load_settings
 from dokploy_mcp.errors import ConfigurationError, InputError
 from dokploy_mcp.registry import ToolSpec, build_tools, guard, select_tools
@@ -133,10 +134,30 @@ async def test_guard_turns_domain_errors_into_tool_errors_naming_the_fix() -> No
         await guarded()
 
 
-async def test_guard_lets_unexpected_errors_through_as_bugs() -> None:
+async def test_guard_names_an_unexpected_error_as_a_bug_without_its_detail(caplog: pytest.LogCaptureFixture) -> None:
     guarded = guard(FAILING[2], load_settings())
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ToolError) as caught:
         await guarded()
+    message = str(caught.value)
+    assert "crashes failed with an internal error (RuntimeError)" in message and "bug" in message
+    assert "internal detail" not in message
+    # The traceback is kept for the operator, in the log.
+    assert any(record.exc_info and "crashes" in record.getMessage() for record in caplog.records)
+
+
+async def test_guard_scrubs_known_secrets_from_domain_errors() -> None:
+    secret = "sk-" + "q" * 30
+
+    async def echoes() -> Echo:
+        """Fails with a message that quotes a secret, as Dokploy's errors do."""
+        raise InputError(f"Dokploy said: bad key {secret}; --s3-secret-access-key=localsecretkey", field="stack")
+
+    redact.remember(secret)
+    spec = ToolSpec(name="echoes", title="E", toolset="core", handler=echoes, read_only=True)
+    with pytest.raises(ToolError) as caught:
+        await guard(spec, load_settings())()
+    assert secret not in str(caught.value) and "localsecretkey" not in str(caught.value)
+    assert "Invalid stack: Dokploy said: bad key ****" in str(caught.value)
 
 
 async def test_read_only_server_lists_only_read_only_tools_and_refuses_others() -> None:
@@ -167,6 +188,7 @@ async def test_domain_errors_reach_the_model_and_bugs_do_not() -> None:
     assert "Configuration: DOKPLOY_URL is not set" in texts[0]
     assert "Invalid stack: must be a compose id or project/name" in texts[1]
     assert "internal detail" not in texts[2]
+    assert "crashes failed with an internal error" in texts[2] and "Traceback" not in texts[2]
 
 
 def test_compact_schema_drops_generated_titles_but_keeps_properties_named_title() -> None:

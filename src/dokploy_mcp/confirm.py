@@ -23,6 +23,10 @@ from dokploy_mcp.errors import DokployMCPError
 
 DEFAULT_TTL_SECONDS = 600.0
 _VERSION = "v1"
+#: Longest token accepted (a token is about 60 characters); tool schemas use the same bound.
+MAX_TOKEN_CHARS = 128
+# An expiry is a Unix time: 12 digits last until the year 33658.
+_MAX_EXPIRY_DIGITS = 12
 
 Reason = Literal["malformed", "mismatch", "expired"]
 
@@ -93,8 +97,13 @@ class Confirmer:
         state: str | bytes | Mapping[str, Any] | None = None,
     ) -> None:
         """Raise :class:`ConfirmationError` unless ``token`` was issued for this call and state and is current."""
-        parts = token.strip().split(".")
-        if len(parts) != 3 or parts[0] != _VERSION or not parts[1].isdigit():
+        parts = token.strip().split(".") if len(token) <= MAX_TOKEN_CHARS else []
+        if (
+            len(parts) != 3
+            or parts[0] != _VERSION
+            or not (parts[1].isascii() and parts[1].isdigit())
+            or len(parts[1]) > _MAX_EXPIRY_DIGITS
+        ):
             raise ConfirmationError(
                 "confirm_token is not a token this server issued; call the tool without confirm_token to get a "
                 "preview and a fresh token",

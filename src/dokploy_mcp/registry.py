@@ -5,8 +5,9 @@ only the tools of the selected toolsets and, in read-only mode, only the tools w
 (or their read-only form, see ``read_only_form``), so the model never sees a tool it may not use.
 
 This is also the one place where expected domain failures (:class:`~dokploy_mcp.errors.DokployMCPError`) become
-:class:`ToolError` messages, the only error text the SDK lets through to the model. Any other exception is a bug:
-the SDK logs it with its traceback and the model sees a bare "Error executing tool".
+:class:`ToolError` messages, the only error text the SDK lets through to the model, scrubbed of every secret the
+process knows. Any other exception is a bug: its traceback goes to the log, and the model reads which tool failed
+and that it is an internal error (never the traceback, never a bare "Error executing tool").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mcp.types import ToolAnnotations
 from dokploy_mcp.config import TOOLSETS, Settings
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.explain import explain
+from dokploy_mcp.redact import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +107,19 @@ def guard(spec: ToolSpec, settings: Settings) -> Handler:
         try:
             return await handler(*args, **kwargs)
         except DokployMCPError as exc:
-            logger.info("tool %s failed: %s", spec.name, exc)
-            raise ToolError(explain(exc)) from exc
+            # Scrubbed again here: a message may quote text from Dokploy or a database that holds a secret.
+            message = scrub(explain(exc))
+            logger.info("tool %s failed: %s", spec.name, message)
+            raise ToolError(message) from exc
+        except Exception as exc:
+            # A bug. The SDK would answer a bare "Error executing tool": name what failed instead, keep the
+            # traceback for the log (scrubbed by the log handler), and never show it to the model.
+            logger.exception("tool %s failed unexpectedly", spec.name)
+            raise ToolError(
+                f"{spec.name} failed with an internal error ({type(exc).__name__}): this is a bug in dokploy-mcp, "
+                "not in your request; the details are in the server's log. Retrying will most likely fail the same "
+                "way: try another tool or report it"
+            ) from exc
 
     return guarded
 

@@ -319,3 +319,26 @@ async def test_execute_sql_reports_the_notices_a_statement_raises(direct: Client
     # The collector does not stay on the pooled connection.
     again = await call(direct, "execute_sql", sql="SELECT 2")
     assert again["notices"] == []
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "bound"),
+    [
+        ("long_running_s", 1e9, "less than or equal to 31536000"),
+        ("idle_in_transaction_s", -1, "greater than or equal to 0"),
+        ("use_percent", 101, "less than or equal to 100"),
+    ],
+)
+async def test_monitor_connections_bounds_are_the_models_and_named(
+    direct: Client, argument: str, value: float, bound: str
+) -> None:
+    """Before, the schema let 1e9 seconds through and the model refused it inside the tool: a bare error."""
+    message = await error(direct, "monitor_connections", **{argument: value})
+    assert argument in message and bound in message
+
+
+async def test_a_huge_confirm_token_is_refused_naming_the_argument(direct: Client) -> None:
+    message = await error(
+        direct, "execute_sql", sql="DROP TABLE public.scratch", allow_write=True, confirm_token="v1." + "9" * 5_000
+    )
+    assert "confirm_token" in message and "at most 128 characters" in message

@@ -14,7 +14,7 @@ up as ``hidden``; the report then says so in ``visibility_note``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,15 +38,21 @@ OTHERS = "(others)"
 HIDDEN = "hidden"
 
 
+#: A share of max_connections, in percent. The tools' argument schemas use these same types (one source of bounds).
+UsePercent = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+#: A duration threshold in seconds, at most a year.
+ThresholdSeconds = Annotated[float, Field(ge=0, le=86_400 * 365, allow_inf_nan=False)]
+
+
 class Thresholds(BaseModel):
     """When the report raises an alert. Durations in seconds; ``blocked`` is the count tolerated."""
 
     model_config = ConfigDict(frozen=True)
 
-    use_percent: float = Field(default=80, gt=0, le=100, allow_inf_nan=False)
-    long_running_s: float = Field(default=60, ge=0, le=86_400 * 365, allow_inf_nan=False)
-    idle_in_transaction_s: float = Field(default=30, ge=0, le=86_400 * 365, allow_inf_nan=False)
-    blocked: int = Field(default=0, ge=0)
+    use_percent: UsePercent = 80
+    long_running_s: ThresholdSeconds = 60
+    idle_in_transaction_s: ThresholdSeconds = 30
+    blocked: int = Field(default=0, ge=0, le=1_000_000)
 
 
 class Session(BaseModel):

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from dokploy_mcp.postgres.activity import ConnectionReport
+from dokploy_mcp.confirm import MAX_TOKEN_CHARS
+from dokploy_mcp.postgres.activity import ConnectionReport, ThresholdSeconds, UsePercent
 from dokploy_mcp.postgres.introspect import SchemaOverview, TableDetail
 from dokploy_mcp.postgres.limits import MAX_SQL_CHARS
 from dokploy_mcp.registry import ToolSpec
@@ -23,11 +24,17 @@ from dokploy_mcp.tools.context import ToolContext, runtime
 if TYPE_CHECKING:
     from dokploy_mcp.runtime import Runtime
 
+#: A connection string or a stack address is never longer (libpq URLs with every option stay far below).
+MAX_TARGET_CHARS = 2_048
+#: An identifier, possibly schema-qualified and quoted.
+MAX_NAME_CHARS = 256
+
 TargetArg = Annotated[
     str | None,
     Field(
+        max_length=MAX_TARGET_CHARS,
         description="the database: a connection string (postgresql://..., key=value, JDBC, Supabase pooler), a "
-        "stack (address from dokploy_list_instances, or project/compose), or omit for DATABASE_URL"
+        "stack (address from dokploy_list_instances, or project/compose), or omit for DATABASE_URL",
     ),
 ]
 Role = Literal["anon", "authenticated", "service_role", "postgres"]
@@ -154,7 +161,11 @@ SqlArg = Annotated[str, Field(min_length=1, max_length=MAX_SQL_CHARS, descriptio
 _UNCHECKED = "too large or too deeply nested for the guard to check: what it does could not be inspected"
 ParamsArg = Annotated[
     list[Any] | None,
-    Field(description="values for %s placeholders (direct route only; a stack's pg-meta route refuses them)"),
+    Field(
+        max_length=1_000,
+        description="values for %s placeholders, bound as data (direct route only; a stack's pg-meta route refuses "
+        "them)",
+    ),
 ]
 RoleArg = Annotated[
     Role | None,
@@ -162,7 +173,10 @@ RoleArg = Annotated[
 ]
 ClaimsArg = Annotated[
     dict[str, Any] | None,
-    Field(description='JWT claims for request.jwt.claims, e.g. {"sub": "<user uuid>", "role": "authenticated"}'),
+    Field(
+        max_length=100,
+        description='JWT claims for request.jwt.claims, e.g. {"sub": "<user uuid>", "role": "authenticated"}',
+    ),
 ]
 TimeoutArg = Annotated[int, Field(ge=100, le=600_000, description="statement timeout in milliseconds")]
 MaxRowsArg = Annotated[int, Field(ge=0, le=10_000, description="at most this many rows are returned")]
@@ -271,7 +285,11 @@ async def execute_sql(
         bool, Field(description="allow a statement that changes data or schema; otherwise read-only is enforced")
     ] = False,
     confirm_token: Annotated[
-        str | None, Field(description="for a destructive statement (DROP, TRUNCATE, unfiltered DELETE...): the token")
+        str | None,
+        Field(
+            max_length=MAX_TOKEN_CHARS,
+            description="for a destructive statement (DROP, TRUNCATE, unfiltered DELETE...): the token",
+        ),
     ] = None,
     timeout_ms: TimeoutArg = 30_000,
     max_rows: MaxRowsArg = 1_000,
@@ -321,10 +339,12 @@ async def execute_sql_read_only(
 async def monitor_connections(
     ctx: ToolContext,
     target: TargetArg = None,
-    use_percent: Annotated[float, Field(gt=0, le=100, description="alert when this share of slots is used")] = 80,
-    long_running_s: Annotated[float, Field(gt=0, description="alert on queries running longer (seconds)")] = 60,
+    use_percent: Annotated[UsePercent, Field(description="alert when this share of slots is used")] = 80,
+    long_running_s: Annotated[
+        ThresholdSeconds, Field(description="alert on queries running longer (seconds, at most a year)")
+    ] = 60,
     idle_in_transaction_s: Annotated[
-        float, Field(gt=0, description="alert on sessions idle in a transaction longer (seconds)")
+        ThresholdSeconds, Field(description="alert on sessions idle in a transaction longer (seconds, at most a year)")
     ] = 30,
 ) -> ConnectionReport:
     """Show a database's connections: use against max_connections, by user, application, state and client;
@@ -354,7 +374,7 @@ async def inspect_schema(
     ctx: ToolContext,
     target: TargetArg = None,
     tables: Annotated[
-        list[str],
+        list[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]],
         Field(
             max_length=20,
             description="tables to describe in full (schema.table, or table for public); "
@@ -362,7 +382,8 @@ async def inspect_schema(
         ),
     ] = [],  # noqa: B006 - never mutated; the SDK builds the schema from this signature
     schemas: Annotated[
-        list[str] | None, Field(description="for the overview: only these schemas (default: all but system ones)")
+        list[Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]] | None,
+        Field(max_length=100, description="for the overview: only these schemas (default: all but system ones)"),
     ] = None,
 ) -> SchemaReport:
     """Describe a database: by default a compact overview (schemas, a line per table with rows, size, RLS, keys;
