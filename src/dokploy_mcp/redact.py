@@ -14,7 +14,8 @@ Two layers, both applied by :func:`scrub`:
 The set of known secrets is process-wide on purpose: log records are process-wide, and a secret learnt by one
 caller's request must not leak through another's error. It only ever grows, and holds at most
 :data:`MAX_SECRETS` values (the oldest are forgotten first). Values shorter than :data:`MIN_LENGTH` characters are
-not registered: masking every "postgres" or "1234" would mangle ordinary text and protect nothing.
+not registered, nor a few values too common to mean anything (``postgres``, ``password``...): masking every
+"postgres" would mangle ordinary text and protect nothing. Every pattern is linear in the length of the text.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ __all__ = ["MASK", "MAX_SECRETS", "MIN_LENGTH", "ScrubbingFilter", "forget_all",
 MASK = "****"
 MIN_LENGTH = 8
 MAX_SECRETS = 4096
+# Values too common to be worth masking: every "postgres" in every message would turn into ****.
+_COMMON = frozenset({"postgres", "password", "changeme", "supabase", "localhost", "12345678", "postgresql"})
 
 
 class _HasSecret(Protocol):
@@ -42,21 +45,26 @@ _known: OrderedDict[str, None] = OrderedDict()
 # Rebuilt when the set changes: one alternation, longest first, so that a secret containing another is masked whole.
 _pattern: re.Pattern[str] | None = None
 
-# name=value / name: value / "name": "value", where the name says it holds a secret.
-_SECRET_NAME = (
-    r"(?:[A-Za-z0-9_.-]*(?:secret|passw(?:or)?d|pwd|token|api[_-]?key|access[_-]?key(?:[_-]?id)?|private[_-]?key"
-    r"|credential|auth(?:orization)?)[A-Za-z0-9_.-]*)"
+# A name that says it holds a secret. Checked on a name already found, never scanned for: scanning for a keyword
+# inside a long run of name characters backtracks quadratically.
+_SECRET_NAME = re.compile(
+    r"(?i)secret|passw(?:or)?d|pwd|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth"
 )
 # NAME=value (env lines, shell flags, query strings) and "name": "value" (JSON); a colon after a bare word is prose
-# ("password: missing") and is left alone.
+# ("password: missing") and is left alone. Names start where a run of name characters starts and are at most 100
+# characters long, so each position is tried a bounded number of times: linear in the text.
 _ASSIGNED = re.compile(
-    rf"""(?ix)
-    (?P<head>{_SECRET_NAME}\s*=\s*)
-    (?P<value>"[^"\n]*"|'[^'\n]*'|[^\s,;&"'}}\]\)]+)
+    r"""(?x)
+    (?<![A-Za-z0-9_.-])(?P<head>(?P<name>[A-Za-z0-9_.-]{1,100})\s{0,10}=\s{0,10})
+    (?P<value>"[^"\n]*"|'[^'\n]*'|[^\s,;&"'}\])]+)
     """
 )
-_JSON_ASSIGNED = re.compile(rf'(?i)(?P<head>"{_SECRET_NAME}"\s*:\s*)(?P<value>"(?:[^"\\\n]|\\.)*")')
-_URL_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):(?P<password>[^@\s/]+)@")
+_JSON_ASSIGNED = re.compile(
+    r'(?P<head>"(?P<name>[A-Za-z0-9_.-]{1,100})"\s{0,10}:\s{0,10})(?P<value>"(?:[^"\\\n]|\\.)*")'
+)
+_URL_USERINFO = re.compile(
+    r"(?<![A-Za-z0-9+.-])(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/\s:@]*):(?P<password>[^@\s/]+)@"
+)
 _BEARER = re.compile(r"(?i)(?P<head>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 
 
@@ -72,7 +80,11 @@ def _value(secret: str | _HasSecret | None) -> str | None:
 def remember(*secrets: str | _HasSecret | None) -> None:
     """Register secret values so that :func:`scrub` masks them from now on (short and empty values are ignored)."""
     global _pattern
-    fresh = [value for value in map(_value, secrets) if value is not None and len(value.strip()) >= MIN_LENGTH]
+    fresh = [
+        value
+        for value in map(_value, secrets)
+        if value is not None and len(value.strip()) >= MIN_LENGTH and value.lower() not in _COMMON
+    ]
     if not fresh:
         return
     with _lock:
@@ -99,6 +111,8 @@ def forget_all() -> None:
 
 
 def _mask_assigned(match: re.Match[str]) -> str:
+    if not _SECRET_NAME.search(match["name"]):
+        return match.group(0)
     value = match["value"]
     if value.startswith(("'", '"')):
         return f"{match['head']}{value[0]}{MASK}{value[0]}"
