@@ -9,7 +9,12 @@ from pydantic import SecretStr
 
 from dokploy_mcp.confirm import ConfirmationError
 from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.errors import DokployError, DokployRateLimitedError, DokployResponseError
+from dokploy_mcp.dokploy.errors import (
+    DokployError,
+    DokployProtocolError,
+    DokployRateLimitedError,
+    DokployResponseError,
+)
 from dokploy_mcp.errors import ConfigurationError, InputError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.postgres.errors import (
@@ -86,6 +91,19 @@ async def test_transport_and_timeout_failures_say_what_to_check() -> None:
 
 def _refuse(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("connection refused", request=request)
+
+
+async def test_an_answer_past_the_clients_limits_is_explained_as_a_suspect_server() -> None:
+    with respx.mock() as router:
+        router.get(f"{BASE_URL}/api/project.all").respond(200, content=b"[" * 100_000 + b"]" * 100_000)
+        async with DokployClient(base_url=BASE_URL, api_key=SecretStr(TEST_API_KEY)) as client:
+            with pytest.raises(DokployProtocolError) as info:
+                await client.project_all()
+    message = explain(info.value)
+    assert message.startswith("Dokploy server 'default' sent an answer past the limits this server reads")
+    assert "/project.all" in message
+    assert "nested deeper than 64 levels" in message
+    assert "reaches Dokploy itself" in message
 
 
 def test_other_dokploy_errors_are_explained() -> None:

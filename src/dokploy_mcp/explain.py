@@ -70,6 +70,12 @@ def _explain_dokploy(exc: DokployError) -> str:
         return f"{where} rejected the input of {exc.path} ({detail}); correct these fields and call again"
     if isinstance(exc, d.DokployAPIError):
         return f"{where} failed on {exc.path} with {exc.status}: {exc.message}; check Dokploy's own logs for the cause"
+    if isinstance(exc, d.DokployProtocolError):
+        return (
+            f"{where} sent an answer past the limits this server reads ({exc}); a real Dokploy never does: check that "
+            "the URL reaches Dokploy itself and not something else, and look at that server or what sits in front "
+            "of it"
+        )
     if isinstance(exc, d.DokployResponseError):
         return (
             f"{where} sent an answer this server does not understand ({exc}); this Dokploy may not be the supported "

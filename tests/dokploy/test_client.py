@@ -5,9 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -33,36 +30,12 @@ from dokploy_mcp.dokploy.errors import (
 )
 from dokploy_mcp.errors import ConfigurationError
 from tests.dokploy.conftest import ClientFactory, SleepRecorder
+from tests.dokploy.loopback import local_server
 from tests.dokploy.recordings import BASE_URL, TEST_API_KEY, replay
 
 pytestmark = pytest.mark.anyio
 
 SECRET_KEY = "dokploy-key-that-must-never-leak-0123456789"
-
-
-@dataclass
-class LocalServer:
-    """A TCP server on 127.0.0.1 that counts the connections it accepted."""
-
-    port: int
-    connections: int = 0
-
-
-@asynccontextmanager
-async def local_server(
-    handler: Callable[[anyio.abc.SocketStream], Awaitable[None]],
-) -> AsyncIterator[LocalServer]:
-    async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener:
-        server = LocalServer(port=listener.extra(anyio.abc.SocketAttribute.local_port))
-
-        async def counted(stream: anyio.abc.SocketStream) -> None:
-            server.connections += 1
-            await handler(stream)
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(listener.serve, counted)
-            yield server
-            tasks.cancel_scope.cancel()
 
 
 # -- construction ---------------------------------------------------------------------------------------------------

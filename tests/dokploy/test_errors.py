@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 import respx
 
+from dokploy_mcp import redact
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import (
     DokployAPIError,
     DokployAuthError,
     DokployError,
     DokployNotFoundError,
+    DokployProtocolError,
     DokployRateLimitedError,
     DokployResponseError,
     DokployTimeoutError,
@@ -33,7 +35,11 @@ EXPECTED_CLASS: dict[str, type[DokployAPIError]] = {
     "application.saveEnvironment--missing-fields": DokployValidationError,
     "auth.sign-in.email--wrong-password": DokployAuthError,
     "auth.sign-up.email--admin-exists": DokployAPIError,
+    "auth.sign-up.email--same-email-exists": DokployAPIError,
+    "backup.listBackupFiles--empty-search": DokployValidationError,
     "backup.manualBackupCompose": DokployAPIError,
+    "backup.manualBackupPostgres--missing-bucket": DokployAPIError,
+    "backup.one--after-compose-delete": DokployNotFoundError,
     "compose.delete--not-found": DokployNotFoundError,
     "compose.deployTemplate--supabase-offline": DokployAPIError,
     "compose.loadServices--cache-before-deploy": DokployNotFoundError,
@@ -41,6 +47,8 @@ EXPECTED_CLASS: dict[str, type[DokployAPIError]] = {
     "compose.one--not-found": DokployNotFoundError,
     "compose.readLogs--missing-container-id": DokployValidationError,
     "deployment.readLogs--not-found": DokployNotFoundError,
+    "destination.testConnection--aws-provider-virtual-host": DokployAPIError,
+    "destination.testConnection--missing-bucket": DokployAPIError,
     "destination.testConnection--unreachable": DokployAPIError,
     "domain.create--missing-host": DokployValidationError,
     "postgres.deploy": DokployAPIError,
@@ -58,6 +66,7 @@ EXPECTED_CLASS: dict[str, type[DokployAPIError]] = {
 # Error recordings of routes the client has a typed method for: the typed method itself must raise.
 TYPED_CALLS: dict[str, Callable[[DokployClient, Recording], Awaitable[Any]]] = {
     "backup.manualBackupCompose": lambda c, r: c.backup_manual_backup_compose(r.body["backupId"]),
+    "backup.one--after-compose-delete": lambda c, r: c.backup_one((r.query or {})["backupId"]),
     "compose.delete--not-found": lambda c, r: c.compose_delete(r.body["composeId"], delete_volumes=True),
     "compose.deployTemplate--supabase-offline": lambda c, r: c.compose_deploy_template(
         r.body["environmentId"], r.body["id"]
@@ -105,10 +114,12 @@ async def test_recorded_error_answer_becomes_the_expected_error(
     assert type(error) is EXPECTED_CLASS[name]
     assert error.status == recording.status
     assert error.path == "/" + recording.procedure
-    assert error.message == body["message"].strip()
+    # Dokploy's words, minus the secrets some of them carry (destination.testConnection echoes the S3 secret).
+    assert error.message == redact.scrub(body["message"].strip())
     assert error.code == body.get("code")
     assert error.server == dokploy.name
-    assert body["message"].strip() in str(error)
+    assert error.message in str(error)
+    assert "fake-secret-key-for-fixtures" not in str(error)
     if isinstance(error, DokployValidationError):
         zod = body["data"]["zodError"]
         assert error.field_errors == zod["fieldErrors"]
@@ -231,11 +242,14 @@ def test_every_dokploy_error_is_a_domain_error() -> None:
         DokployValidationError,
         DokployRateLimitedError,
         DokployResponseError,
+        DokployProtocolError,
     ):
         assert issubclass(cls, DokployError)
         assert issubclass(cls, DokployMCPError)
         assert cls.__doc__
     assert issubclass(DokployTimeoutError, DokployTransportError)
+    # Callers that treat a malformed answer as "not Dokploy" (health) treat an answer past the limits the same way.
+    assert issubclass(DokployProtocolError, DokployResponseError)
 
 
 def test_error_messages_name_the_server_the_path_and_the_cause() -> None:
@@ -270,4 +284,4 @@ async def test_the_key_is_scrubbed_from_messages_dokploy_echoes(
 
     assert key not in str(caught.value)
     assert key not in caught.value.message
-    assert "[redacted]" in caught.value.message
+    assert redact.MASK in caught.value.message

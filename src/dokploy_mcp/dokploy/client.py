@@ -8,6 +8,22 @@ return trimmed models from :mod:`dokploy_mcp.dokploy.models`.
 
 Only GETs are retried: a POST that timed out or failed mid-flight may already have changed the server, and
 Dokploy mutations (deploy, delete) are not idempotent.
+
+A broken or hostile server cannot hold, exhaust or crash the caller:
+
+- **One deadline per call.** ``timeout`` (``DOKPLOY_MCP_TIMEOUT``) bounds the whole call: waiting for a concurrency
+  slot, connecting, sending, every read of the answer, and every retry with its backoff. A retry whose wait would
+  end past the deadline is not attempted: the last failure is reported instead. A server that drips one byte a
+  second is cut off at the deadline (httpx's own timeouts apply to each read, not to the call). A request with its
+  own ``request_timeout`` (the sign-up, which is slow on purpose) has that as its deadline instead.
+- **A cap on size.** At most :data:`MAX_RESPONSE_BYTES` (16 MiB) of an answer are read, whatever its status; the
+  body is streamed and the read stops at the cap with a :class:`~dokploy_mcp.dokploy.errors.DokployProtocolError`.
+  The client asks for an uncompressed answer and refuses a compressed one, whose inflated size no read could bound.
+- **A cap on depth.** JSON nested deeper than :data:`MAX_JSON_DEPTH` (64) levels is refused with a
+  ``DokployProtocolError`` (checked without recursion), success and error bodies alike.
+- **No secret passes through.** Every text that comes from Dokploy (error message, code, validation messages, a
+  redirect's location, the read-logs methods' log text) goes through :func:`dokploy_mcp.redact.scrub` before it
+  reaches an exception or a return value, and the client registers its API key there when it is built.
 """
 
 from __future__ import annotations
@@ -22,6 +38,7 @@ import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -32,11 +49,12 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
-from dokploy_mcp import __version__
+from dokploy_mcp import __version__, redact
 from dokploy_mcp.dokploy.errors import (
     DokployAPIError,
     DokployAuthError,
     DokployNotFoundError,
+    DokployProtocolError,
     DokployRateLimitedError,
     DokployResponseError,
     DokployTimeoutError,
@@ -64,7 +82,7 @@ from dokploy_mcp.dokploy.models import (
 )
 from dokploy_mcp.errors import ConfigurationError
 
-__all__ = ["DokployClient", "encode_template"]
+__all__ = ["MAX_JSON_DEPTH", "MAX_RESPONSE_BYTES", "DokployClient", "encode_template"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +93,14 @@ _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _RETRY_EXCEPTIONS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 # Dots separate router and procedure, slashes the non-tRPC routes (health, auth/...); no empty segment, so no "..".
 _PROCEDURE = re.compile(r"[A-Za-z0-9_-]+(?:[./][A-Za-z0-9_-]+)*")
-# Below this length, scrubbing the key out of messages would mangle ordinary words.
-_MIN_SCRUB_LENGTH = 8
+
+#: The most bytes of one answer the client reads (16 MiB): far above any real Dokploy answer (a long build log is
+#: a few hundred KiB), low enough that a few concurrent calls cannot exhaust the memory of a small host.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: The deepest nesting of JSON arrays and objects accepted in an answer. Dokploy's deepest real answers (a project
+#: with its environments, composes and their domains) stay under 10.
+MAX_JSON_DEPTH = 64
+_MIB = 1024 * 1024
 
 CertificateType = Literal["letsencrypt", "none", "custom"]
 ComposeType = Literal["docker-compose", "stack"]
@@ -131,8 +155,8 @@ def _encode_query(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return encoded
 
 
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after_seconds(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
     if value is None:
         return None
     try:
@@ -150,12 +174,70 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, seconds)
 
 
-def _json_object(response: httpx.Response) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP answer, its body read in full (never more than MAX_RESPONSE_BYTES)."""
+
+    status: int
+    reason: str
+    headers: httpx.Headers
+    body: bytearray
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One call to Dokploy: what to send, and the deadline that bounds it with all its retries."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    headers: dict[str, str]
+    params: list[tuple[str, str]] | None
+    body: dict[str, Any] | None
+    #: Seconds the whole call may take; ``deadline`` is when they run out, on anyio's clock.
+    budget: float
+    deadline: float
+
+
+class _TooDeep(Exception):
+    """Raised by :func:`_load_json` for JSON nested deeper than MAX_JSON_DEPTH."""
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    # An explicit stack instead of recursion: the walk itself must not be what a deep answer breaks.
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _load_json(body: bytes | bytearray) -> Any:
+    """Decoded JSON. Raises ValueError when ``body`` is not JSON, :class:`_TooDeep` when it nests too deep."""
     try:
-        payload = response.json()
-    except ValueError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
+        value = json.loads(body)
+    except RecursionError:
+        # The C decoder gives up at the interpreter's recursion limit: deeper than MAX_JSON_DEPTH in any case.
+        raise _TooDeep from None
+    if isinstance(value, dict | list) and _nested_deeper_than(value, MAX_JSON_DEPTH):
+        raise _TooDeep
+    return value
+
+
+def _error_message(answer: _Answer, payload: Mapping[str, Any]) -> str:
+    """Dokploy's own message, else what the status line or a redirect says (unscrubbed: the caller scrubs)."""
+    raw = payload.get("message")
+    if isinstance(raw, str) and raw.strip():
+        return raw.strip()
+    if 300 <= answer.status < 400:
+        return f"redirected to {answer.headers.get('location', '?')}; configure that URL instead"
+    return answer.reason or f"HTTP {answer.status}"
+
+
+def _failure(outcome: _Answer | httpx.HTTPError) -> str:
+    return f"HTTP {outcome.status}" if isinstance(outcome, _Answer) else type(outcome).__name__
 
 
 def _validation_details(payload: Mapping[str, Any]) -> tuple[dict[str, list[str]], list[str]] | None:
@@ -203,11 +285,13 @@ class DokployClient:
 
     Use it as an async context manager, or call :meth:`aclose`. Requests of one client run at most
     ``max_concurrency`` at a time. GETs are retried with exponential backoff on 429/502/503/504 and on connection
-    failures, honouring ``Retry-After`` up to ``max_retry_after`` seconds; POSTs are never retried.
+    failures, honouring ``Retry-After`` up to ``max_retry_after`` seconds; POSTs are never retried. ``timeout`` is
+    the deadline of each whole call, retries included (see the module docstring).
 
     Every method raises a :class:`~dokploy_mcp.dokploy.errors.DokployError` subclass on failure:
-    ``DokployTransportError`` / ``DokployTimeoutError`` when Dokploy cannot be reached, a ``DokployAPIError``
-    subclass when it answers an error status, ``DokployResponseError`` when its answer has the wrong shape.
+    ``DokployTransportError`` / ``DokployTimeoutError`` when Dokploy cannot be reached or the deadline passed, a
+    ``DokployAPIError`` subclass when it answers an error status, ``DokployResponseError`` when its answer has the
+    wrong shape (``DokployProtocolError`` when it is past the size or depth cap).
     """
 
     def __init__(
@@ -233,6 +317,8 @@ class DokployClient:
         self.api_url = f"{self.base_url}/api"
         self.timeout = timeout
         self._api_key = api_key
+        # Dokploy echoes input in some errors: from now on the key is masked wherever this process writes text.
+        redact.remember(api_key)
         self._max_retries = max_retries
         self._retry_backoff = retry_backoff
         self._max_retry_after = max_retry_after
@@ -242,7 +328,12 @@ class DokployClient:
             timeout=httpx.Timeout(timeout),
             transport=transport,
             follow_redirects=False,
-            headers={"user-agent": f"dokploy-mcp/{__version__}", "accept": "application/json"},
+            # No compression: the size cap must bound what is held in memory, not what arrives on the wire.
+            headers={
+                "user-agent": f"dokploy-mcp/{__version__}",
+                "accept": "application/json",
+                "accept-encoding": "identity",
+            },
         )
 
     def __repr__(self) -> str:
@@ -312,66 +403,74 @@ class DokployClient:
     ) -> Any:
         if not _PROCEDURE.fullmatch(procedure):
             raise ValueError(f"not a Dokploy procedure name: {procedure!r}")
-        path = f"/{procedure}"
-        headers = {}
-        if authenticated and self._api_key is not None:
-            headers["x-api-key"] = self._api_key.get_secret_value()
+        budget = self.timeout if request_timeout is None else request_timeout
+        call = _Call(
+            method=method,
+            path=f"/{procedure}",
+            headers=self._headers(authenticated),
+            params=params,
+            body=body,
+            budget=budget,
+            deadline=anyio.current_time() + budget,
+        )
         retries = self._max_retries if method == "GET" else 0
         attempt = 0
         while True:
-            try:
-                response = await self._send_once(method, path, headers, params, body, request_timeout)
-            except _RETRY_EXCEPTIONS as exc:
-                if attempt >= retries or _is_tls_failure(exc):
-                    raise self._transport_error(exc, path, request_timeout) from exc
-                delay = self._backoff(attempt)
-                reason = type(exc).__name__
-            except httpx.HTTPError as exc:
-                raise self._transport_error(exc, path, request_timeout) from exc
-            else:
-                if response.status_code not in _RETRY_STATUSES or attempt >= retries:
-                    return self._decode(response, path)
-                retry_after = _retry_after_seconds(response)
-                # A server-given wait replaces the backoff, but is capped: a proxy may ask for minutes.
-                delay = self._backoff(attempt) if retry_after is None else min(retry_after, self._max_retry_after)
-                reason = f"HTTP {response.status_code}"
+            outcome = await self._attempt(call)
+            delay = self._retry_delay(outcome, attempt, retries, call.deadline)
+            if delay is None:
+                return self._finish(outcome, call)
             attempt += 1
             logger.info(
                 "Dokploy %s: %s %s failed (%s); retry %d of %d in %.2f s",
                 self.name,
                 method,
-                path,
-                reason,
+                call.path,
+                _failure(outcome),
                 attempt,
                 retries,
                 delay,
             )
             await self._sleep(delay)
 
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        params: list[tuple[str, str]] | None,
-        body: dict[str, Any] | None,
-        request_timeout: float | None = None,
-    ) -> httpx.Response:
-        url = f"{self.api_url}{path}"
-        limit = httpx.Timeout(request_timeout) if request_timeout is not None else httpx.USE_CLIENT_DEFAULT
+    def _headers(self, authenticated: bool) -> dict[str, str]:
+        if authenticated and self._api_key is not None:
+            return {"x-api-key": self._api_key.get_secret_value()}
+        return {}
+
+    async def _attempt(self, call: _Call) -> _Answer | httpx.HTTPError:
+        """One exchange, cut off at the call's deadline. An httpx failure is returned: a retry may follow it."""
+        outcome: _Answer | httpx.HTTPError | None = None
+        with anyio.CancelScope(deadline=call.deadline):
+            try:
+                outcome = await self._send_once(call)
+            except httpx.HTTPError as exc:
+                outcome = exc
+        if outcome is None:  # the deadline cancelled the exchange, wherever it was
+            raise self._timeout_error(call)
+        return outcome
+
+    async def _send_once(self, call: _Call) -> _Answer:
+        url = f"{self.api_url}{call.path}"
         async with self._limiter:
             started = time.perf_counter()
             try:
-                if method == "GET":
-                    response = await self._http.get(url, params=tuple(params or ()), headers=headers, timeout=limit)
-                else:
-                    response = await self._http.post(url, json=body, headers=headers, timeout=limit)
+                async with self._http.stream(
+                    call.method,
+                    url,
+                    params=tuple(call.params) if call.params else None,
+                    json=call.body,
+                    headers=call.headers,
+                    # httpx applies this to each read; the call's own deadline is the cancel scope around it.
+                    timeout=call.budget,
+                ) as response:
+                    answer = await self._read(response, call.path)
             except httpx.HTTPError as exc:
                 logger.debug(
                     "Dokploy %s: %s %s -> %s after %.3f s",
                     self.name,
-                    method,
-                    path,
+                    call.method,
+                    call.path,
                     type(exc).__name__,
                     time.perf_counter() - started,
                 )
@@ -379,78 +478,129 @@ class DokployClient:
         logger.debug(
             "Dokploy %s: %s %s -> %d in %.3f s",
             self.name,
-            method,
-            path,
-            response.status_code,
+            call.method,
+            call.path,
+            answer.status,
             time.perf_counter() - started,
         )
-        return response
+        return answer
+
+    async def _read(self, response: httpx.Response, path: str) -> _Answer:
+        """The whole body, or a DokployProtocolError as soon as it passes MAX_RESPONSE_BYTES."""
+        if response.headers.get("content-encoding", "identity").strip().lower() not in {"", "identity"}:
+            # Inflating is not bounded by the bytes read: a few KiB of gzip can become gigabytes.
+            raise self._protocol_error(path, "is compressed, although the client asked for an uncompressed answer")
+        body = bytearray()
+        # aiter_bytes, not aiter_raw: a transport may hand over an answer already read (test doubles do); with the
+        # encoding refused above it decodes nothing.
+        async for chunk in response.aiter_bytes():
+            if len(body) + len(chunk) > MAX_RESPONSE_BYTES:
+                raise self._protocol_error(
+                    path, f"is larger than {MAX_RESPONSE_BYTES // _MIB} MiB, the most this client reads"
+                )
+            body += chunk
+        return _Answer(status=response.status_code, reason=response.reason_phrase, headers=response.headers, body=body)
+
+    def _retry_delay(
+        self, outcome: _Answer | httpx.HTTPError, attempt: int, retries: int, deadline: float
+    ) -> float | None:
+        """The wait before the next attempt, or None when ``outcome`` is the call's result."""
+        if attempt >= retries:
+            return None
+        if isinstance(outcome, _Answer):
+            if outcome.status not in _RETRY_STATUSES:
+                return None
+            retry_after = _retry_after_seconds(outcome.headers)
+            # A server-given wait replaces the backoff, but is capped: a proxy may ask for minutes.
+            delay = self._backoff(attempt) if retry_after is None else min(retry_after, self._max_retry_after)
+        elif isinstance(outcome, _RETRY_EXCEPTIONS) and not _is_tls_failure(outcome):
+            delay = self._backoff(attempt)
+        else:
+            return None
+        # A retry that could only start after the deadline would end in a timeout that says less than this failure.
+        return delay if anyio.current_time() + delay < deadline else None
+
+    def _finish(self, outcome: _Answer | httpx.HTTPError, call: _Call) -> Any:
+        if isinstance(outcome, httpx.HTTPError):
+            raise self._transport_error(outcome, call) from outcome
+        return self._decode(outcome, call.path)
 
     def _backoff(self, attempt: int) -> float:
         delay = self._retry_backoff * (1 << attempt)
         return delay + random.uniform(0, delay / 10)
 
     def _scrub(self, text: str) -> str:
-        """Dokploy echoes input in some messages; make sure the key never rides along into an error."""
-        if self._api_key is None:
-            return text
-        secret = self._api_key.get_secret_value()
-        if len(secret) < _MIN_SCRUB_LENGTH:
-            return text
-        return text.replace(secret, "[redacted]")
+        """``text`` from Dokploy, with every known secret and every secret-shaped value masked.
 
-    def _transport_error(
-        self, exc: httpx.HTTPError, path: str, request_timeout: float | None = None
-    ) -> DokployTransportError:
+        The key was registered with :mod:`dokploy_mcp.redact` when the client was built; it is named again here so
+        that it stays masked even if the process-wide registry forgot it (it keeps only the newest secrets).
+        """
+        return redact.scrub(text, (self._api_key,))
+
+    def _timeout_error(self, call: _Call) -> DokployTimeoutError:
+        return DokployTimeoutError(server=self.name, url=self.base_url, path=call.path, timeout=call.budget)
+
+    def _transport_error(self, exc: httpx.HTTPError, call: _Call) -> DokployTransportError:
         if isinstance(exc, httpx.TimeoutException):
-            return DokployTimeoutError(
-                server=self.name, url=self.base_url, path=path, timeout=request_timeout or self.timeout
-            )
+            return self._timeout_error(call)
         detail = str(exc) or type(exc).__name__
-        return DokployTransportError(self._scrub(f"{detail} ({path})"), server=self.name, url=self.base_url)
+        return DokployTransportError(self._scrub(f"{detail} ({call.path})"), server=self.name, url=self.base_url)
 
-    def _decode(self, response: httpx.Response, path: str) -> Any:
-        status = response.status_code
-        if 200 <= status < 300:
-            if not response.content.strip():
-                return None
-            try:
-                return response.json()
-            except ValueError:
-                raise DokployResponseError(
-                    f"the {status} answer is not JSON ({response.headers.get('content-type', 'no content type')})",
-                    server=self.name,
-                    path=path,
-                ) from None
-        raise self._api_error(response, path)
+    def _protocol_error(self, path: str, reason: str) -> DokployProtocolError:
+        return DokployProtocolError(reason, server=self.name, path=path)
 
-    def _api_error(self, response: httpx.Response, path: str) -> DokployAPIError:
-        status = response.status_code
-        payload = _json_object(response)
-        raw_message = payload.get("message")
-        if isinstance(raw_message, str) and raw_message.strip():
-            message = raw_message.strip()
-        elif 300 <= status < 400:
-            message = f"redirected to {response.headers.get('location', '?')}; configure that URL instead"
-        else:
-            message = response.reason_phrase or f"HTTP {status}"
-        message = self._scrub(message)
+    def _too_deep(self, path: str) -> DokployProtocolError:
+        return self._protocol_error(path, f"is nested deeper than {MAX_JSON_DEPTH} levels, more than this client reads")
+
+    def _decode(self, answer: _Answer, path: str) -> Any:
+        if not 200 <= answer.status < 300:
+            raise self._api_error(answer, path)
+        if not answer.body or answer.body.isspace():
+            return None
+        try:
+            return _load_json(answer.body)
+        except _TooDeep:
+            raise self._too_deep(path) from None
+        except ValueError:
+            content_type = self._scrub(answer.headers.get("content-type", "no content type"))
+            raise DokployResponseError(
+                f"the {answer.status} answer is not JSON ({content_type})", server=self.name, path=path
+            ) from None
+
+    def _error_payload(self, answer: _Answer, path: str) -> dict[str, Any]:
+        """The JSON object of an error answer, or ``{}`` when there is none (empty, not JSON, not an object)."""
+        try:
+            payload = _load_json(answer.body)
+        except _TooDeep:
+            raise self._too_deep(path) from None
+        except ValueError:
+            return {}
+        return payload if isinstance(payload, dict) else {}
+
+    def _api_error(self, answer: _Answer, path: str) -> DokployAPIError:
+        status = answer.status
+        payload = self._error_payload(answer, path)
         raw_code = payload.get("code")
-        code = raw_code if isinstance(raw_code, str) else None
-        common: dict[str, Any] = {"server": self.name, "status": status, "path": path, "message": message, "code": code}
+        common: dict[str, Any] = {
+            "server": self.name,
+            "status": status,
+            "path": path,
+            "message": self._scrub(_error_message(answer, payload)),
+            "code": self._scrub(raw_code) if isinstance(raw_code, str) else None,
+        }
         if status in {401, 403}:
             return DokployAuthError(**common)
         if status == 404:
             return DokployNotFoundError(**common)
         if status == 429:
-            return DokployRateLimitedError(**common, retry_after=_retry_after_seconds(response))
+            return DokployRateLimitedError(**common, retry_after=_retry_after_seconds(answer.headers))
         if status == 400:
             details = _validation_details(payload)
             if details is not None:
                 fields, form = details
                 return DokployValidationError(
                     **common,
-                    field_errors={name: [self._scrub(m) for m in msgs] for name, msgs in fields.items()},
+                    field_errors={self._scrub(name): [self._scrub(m) for m in msgs] for name, msgs in fields.items()},
                     form_errors=[self._scrub(m) for m in form],
                 )
         return DokployAPIError(**common)
@@ -474,7 +624,10 @@ class DokployClient:
             f"{'.'.join(str(part) for part in error['loc']) or '<root>'}: {error['msg']}"
             for error in exc.errors(include_input=False, include_url=False)[:5]
         )
-        return DokployResponseError(f"not a valid {what} ({problems})", server=self.name, path=f"/{procedure}")
+        # The locations name keys of Dokploy's answer: its text, so scrubbed like any other.
+        return DokployResponseError(
+            f"not a valid {what} ({self._scrub(problems)})", server=self.name, path=f"/{procedure}"
+        )
 
     def _wrong_type(self, expected: str, payload: Any, procedure: str) -> DokployResponseError:
         return DokployResponseError(
@@ -914,7 +1067,7 @@ class DokployClient:
         """
         params = {"composeId": compose_id, "containerId": container_id, "tail": tail, "since": since, "search": search}
         payload = await self.query("compose.readLogs", params)
-        return "" if payload is None else self._str(payload, "compose.readLogs")
+        return "" if payload is None else self._scrub(self._str(payload, "compose.readLogs"))
 
     # -- deployment -----------------------------------------------------------------------------------------------
 
@@ -935,7 +1088,7 @@ class DokployClient:
             DokployError: see the class docstring.
         """
         payload = await self.query("deployment.readLogs", {"deploymentId": deployment_id, "tail": tail})
-        return "" if payload is None else self._str(payload, "deployment.readLogs")
+        return "" if payload is None else self._scrub(self._str(payload, "deployment.readLogs"))
 
     # -- domain ---------------------------------------------------------------------------------------------------
 

@@ -15,6 +15,9 @@ Hierarchy::
     │   ├── DokployValidationError    400 with per-field messages; attrs field_errors, form_errors
     │   └── DokployRateLimitedError   429 from a proxy in front of Dokploy; attr retry_after
     └── DokployResponseError          2xx, but the body is not what the procedure returns; attr path
+        └── DokployProtocolError      any status: the answer breaks a limit the client reads within (larger than
+                                      the size cap, nested deeper than the depth cap, or compressed although
+                                      none was asked for); attrs path, reason
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ __all__ = [
     "DokployAuthError",
     "DokployError",
     "DokployNotFoundError",
+    "DokployProtocolError",
     "DokployRateLimitedError",
     "DokployResponseError",
     "DokployTimeoutError",
@@ -162,3 +166,16 @@ class DokployResponseError(DokployError):
         super().__init__(f"Unexpected answer from Dokploy server {server!r} to {path}: {message}", server=server)
         self.path = path
         self.reason = message
+
+
+class DokployProtocolError(DokployResponseError):
+    """The answer breaks a limit the client reads within, whatever its status: it is larger than the size cap, its
+    JSON is nested deeper than the depth cap, or it is compressed although the client asked for no compression.
+
+    The client stops reading at the limit and keeps nothing of the answer: a broken or hostile server cannot make it
+    buffer without end or recurse until it fails. ``reason`` says which limit, e.g. ``"is nested deeper than 64
+    levels"``.
+    """
+
+    def __str__(self) -> str:
+        return f"Dokploy's answer to {self.path} (server {self.server!r}) {self.reason}"
