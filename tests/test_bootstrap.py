@@ -16,7 +16,8 @@ import respx
 from pydantic import SecretStr
 
 from dokploy_mcp.bootstrap import BootstrapError, bootstrap, client_config_snippet, write_key_file
-from dokploy_mcp.errors import InputError
+from dokploy_mcp.errors import ConfigurationError, InputError
+from dokploy_mcp.redact import scrub
 from tests.dokploy.recordings import BASE_URL, TEST_API_KEY, load, replay
 from tests.protocol.replay_dokploy import replay_app
 from tests.protocol.servers import serve_in_thread
@@ -125,6 +126,33 @@ async def test_a_working_key_file_makes_bootstrap_a_no_op(router: respx.MockRout
     assert version.request.headers["x-api-key"] == TEST_API_KEY
     assert not sign_up.called
     assert key_file.read_text() == TEST_API_KEY + "\n"
+
+
+async def test_a_key_file_that_is_not_text_stops_bootstrap_with_a_clear_error(
+    router: respx.MockRouter, tmp_path: Path
+) -> None:
+    replay(router, "health--fresh")
+    sign_up = router.post("/api/auth/sign-up/email")
+    key_file = tmp_path / "api-key"
+    key_file.write_bytes(b"\xff\xfe not a key")
+
+    with pytest.raises(ConfigurationError, match="not UTF-8"):
+        await run(key_file)
+    assert not sign_up.called
+    assert key_file.read_bytes() == b"\xff\xfe not a key"
+
+
+async def test_the_key_bootstrap_reads_or_creates_is_masked_from_then_on(
+    router: respx.MockRouter, tmp_path: Path
+) -> None:
+    replay(router, "health--fresh")
+    replay(router, "settings.getDokployVersion")
+    key_file = tmp_path / "api-key"
+    write_key_file(key_file, SecretStr(TEST_API_KEY))
+
+    await run(key_file, email=None, password=None)
+
+    assert TEST_API_KEY not in scrub(f"Dokploy said: {TEST_API_KEY}")
 
 
 async def test_a_rate_limited_key_in_the_file_is_replaced(router: respx.MockRouter, tmp_path: Path) -> None:

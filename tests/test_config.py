@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dokploy_mcp.config import TOOLSETS, load_dokploy_servers, load_settings
+from dokploy_mcp.config import INSTANCES_FILE_LIMIT, TOOLSETS, is_loopback_host, load_dokploy_servers, load_settings
 from dokploy_mcp.errors import ConfigurationError
 
 ALL_VARS = (
@@ -104,7 +104,7 @@ def test_a_bad_setting_names_its_variable(
     with pytest.raises(ConfigurationError) as info:
         load_settings()
     assert info.value.setting == expected_name
-    assert str(info.value).startswith(f"invalid {expected_name}:")
+    assert str(info.value).startswith(f"invalid {expected_name} (--")
 
 
 def test_unknown_toolset_error_lists_the_valid_ones() -> None:
@@ -115,12 +115,113 @@ def test_unknown_toolset_error_lists_the_valid_ones() -> None:
         assert name in str(info.value)
 
 
-def test_http_bound_beyond_loopback_requires_a_token() -> None:
+def test_http_bound_beyond_loopback_requires_a_long_token() -> None:
     with pytest.raises(ConfigurationError) as info:
         load_settings(transport="streamable-http", host="0.0.0.0")
     assert info.value.setting == "DOKPLOY_MCP_AUTH_TOKEN"
-    assert load_settings(transport="streamable-http", host="0.0.0.0", auth_token="t0ken").auth_token is not None
+    with pytest.raises(ConfigurationError, match="too short"):
+        load_settings(transport="streamable-http", host="0.0.0.0", auth_token="t0ken")
+    long_token = "0123456789abcdef" * 2
+    assert load_settings(transport="streamable-http", host="0.0.0.0", auth_token=long_token).auth_token is not None
     assert load_settings(transport="streamable-http", host="127.0.0.1").auth_token is None
+    # stdio has no HTTP door: no token rule applies, wherever --host points.
+    assert load_settings(host="0.0.0.0").auth_token is None
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("localhost", True),
+        ("LocalHost.", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("10.0.0.1", False),
+        ("localhost.example.com", False),
+        ("127.0.0.1.nip.io", False),
+    ],
+)
+def test_loopback_binds_are_recognised(host: str, loopback: bool) -> None:
+    assert is_loopback_host(host) is loopback
+
+
+def test_a_directory_named_dotenv_is_not_a_settings_file(tmp_path: Path) -> None:
+    # `python -m venv .env` is common: a directory called .env must be ignored, not refused.
+    (tmp_path / ".env").mkdir()
+    assert load_settings().read_only is False
+
+
+def test_a_multi_line_yaml_error_becomes_one_line_with_its_position(tmp_path: Path) -> None:
+    instances = tmp_path / "instances.yaml"
+    instances.write_text("servers:\n  a: {url: 'http://a',\n  b: [\n")
+    with pytest.raises(ConfigurationError) as info:
+        load_dokploy_servers(load_settings(instances_file=str(instances)))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "line 4, column 1" in message
+
+
+def test_an_oversized_instances_file_is_refused_unread(tmp_path: Path) -> None:
+    instances = tmp_path / "instances.yaml"
+    instances.write_text("# padding\n" * (INSTANCES_FILE_LIMIT // 10 + 1))
+    with pytest.raises(ConfigurationError, match="larger than"):
+        load_dokploy_servers(load_settings(instances_file=str(instances)))
+
+
+def test_a_deeply_nested_instances_file_is_a_configuration_error(tmp_path: Path) -> None:
+    instances = tmp_path / "instances.yaml"
+    instances.write_text("servers: " + "[" * 100_000)
+    with pytest.raises(ConfigurationError) as info:
+        load_dokploy_servers(load_settings(instances_file=str(instances)))
+    assert info.value.setting == "DOKPLOY_MCP_INSTANCES_FILE"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DOKPLOY_MCP_PORT", "99999", "must be from 1 to 65535, got '99999'"),
+        ("DOKPLOY_MCP_PORT", "0", "must be from 1 to 65535"),
+        ("DOKPLOY_MCP_PORT", "-1", "must be from 1 to 65535"),
+        ("DOKPLOY_MCP_TIMEOUT", "0", "must be more than 0 and at most 3600"),
+        ("DOKPLOY_MCP_TIMEOUT", "soon", "more than 0 and at most 3600, got 'soon'"),
+    ],
+)
+def test_an_out_of_range_number_names_the_range(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=expected):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "value", ["garbage", "mysql://u:p@h/db", "postgresql://postgres:[YOUR-PASSWORD]@db:5432/postgres"]
+)
+def test_a_database_url_that_is_not_a_connection_string_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", value)
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    assert info.value.setting == "DATABASE_URL"
+    assert str(info.value).startswith("invalid DATABASE_URL: ")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgresql://u:p@h/db",
+        "host=db port=5432 dbname=postgres user=postgres",
+        "jdbc:postgresql://db:5432/postgres?user=postgres",
+    ],
+)
+def test_every_supported_database_url_form_is_accepted(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", value)
+    assert load_settings().database_url is not None
 
 
 def test_without_instances_file_one_default_server_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ with mode 600. Running it again with a key file whose key still works changes no
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -19,9 +20,11 @@ from pathlib import Path
 import anyio
 from pydantic import SecretStr
 
+from dokploy_mcp.config import KEY_FILE_LIMIT, read_setting_file
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import DokployAPIError, DokployAuthError, DokployTransportError
 from dokploy_mcp.errors import DokployMCPError, InputError
+from dokploy_mcp.redact import remember
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +86,22 @@ def _validate_inputs(email: str | None, password: SecretStr | None, key_name: st
 
 async def _existing_key_works(url: str, key_file: Path, request_timeout: float) -> str | None:
     """The Dokploy version when ``key_file`` holds a key this server accepts, else None."""
-    try:
-        text = (await anyio.Path(key_file).read_text(encoding="utf-8")).strip()
-    except FileNotFoundError:
+    if not await anyio.Path(key_file).exists():
         return None
-    except OSError as exc:
-        raise BootstrapError(f"cannot read the key file {str(key_file)!r} ({exc.strerror})") from None
+    # Through the settings reader: a FIFO or device there must not block bootstrap, nor bytes that are not UTF-8
+    # end it with a traceback.
+    read = functools.partial(
+        read_setting_file,
+        key_file,
+        label="the key file",
+        setting="--key-file",
+        limit=KEY_FILE_LIMIT,
+        hint="name the file the key is written to (or remove what is there)",
+    )
+    text = (await anyio.to_thread.run_sync(read)).strip()
     if not text:
         return None
+    remember(text)
     async with DokployClient(base_url=url, api_key=SecretStr(text), timeout=request_timeout) as client:
         try:
             return await client.settings_get_dokploy_version()
@@ -156,6 +167,7 @@ async def bootstrap(
         admin_created = await _sign_up_or_in(session, email, password, name)
         member = await session.user_get()
         created = await session.user_create_api_key(name=key_name, organization_id=member.organization_id)
+    remember(created.key)
     if created.rate_limit_enabled:
         raise BootstrapError(
             "Dokploy created the key with its rate limit on (5 REST calls a day) although it was asked not to; "

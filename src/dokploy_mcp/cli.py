@@ -8,21 +8,42 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import stat
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, __version__
 from dokploy_mcp.errors import ConfigurationError
+from dokploy_mcp.redact import ScrubbingFilter, remember, scrub
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from dokploy_mcp.bootstrap import BootstrapResult
     from dokploy_mcp.config import DokployServers, Settings
 
 COMMANDS = ("serve", "tools", "doctor", "bootstrap")
 
 
-def _config_flags() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr like every other settings error (the usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _refuse(exc: Exception) -> int:
+    # One line whatever the message holds (a path with a line break, a parser's quoted context), and no secret.
+    line = " ".join(scrub(str(exc)).split())
+    print(f"dokploy-mcp: {line}", file=sys.stderr)
+    return 2
+
+
+def _config_flags() -> _Parser:
+    common = _Parser(add_help=False)
     group = common.add_argument_group("settings (each flag wins over its environment variable)")
     group.add_argument(
         "--read-only",
@@ -47,9 +68,9 @@ def _config_flags() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     common = _config_flags()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dokploy-mcp",
         description="MCP server that deploys, repairs and operates self-hosted Supabase stacks on Dokploy "
         f"(supports Dokploy {SUPPORTED_DOKPLOY_VERSION}).",
@@ -105,6 +126,10 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    # On the handler, not a logger: a handler's filters see every record that reaches it, also those propagated
+    # from other loggers (uvicorn, the SDK, httpx), message and traceback alike.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubbingFilter())
     # httpx logs every request at INFO; one line per Dokploy call is noise unless debugging.
     logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
 
@@ -114,16 +139,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not raw or (raw[0] not in COMMANDS and raw[0] not in {"-h", "--help", "--version"}):
         raw.insert(0, "serve")
     args = build_parser().parse_args(raw)
+    try:
+        return _run(args)
+    except ConfigurationError as exc:
+        return _refuse(exc)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "bootstrap":
         return _bootstrap(args)
     from dokploy_mcp.config import load_dokploy_servers, load_settings
 
-    try:
-        settings = load_settings(**_overrides(args))
-        servers = load_dokploy_servers(settings)
-    except ConfigurationError as exc:
-        print(f"dokploy-mcp: {exc}", file=sys.stderr)
-        return 2
+    settings = load_settings(**_overrides(args))
+    servers = load_dokploy_servers(settings)
     configure_logging(settings.log_level)
     if args.command == "tools":
         return _print_tools(settings)
@@ -209,33 +237,70 @@ def _doctor(settings: Settings, servers: DokployServers) -> int:
     return 0 if report.ok else 1
 
 
-def _bootstrap(args: argparse.Namespace) -> int:
-    import json
-    import os
-    from pathlib import Path
+def _bootstrap_url(args: argparse.Namespace) -> str:
+    from dokploy_mcp.config import validate_dokploy_url
 
-    import anyio
+    setting = "--url" if args.url else "DOKPLOY_URL"
+    url = args.url or os.environ.get("DOKPLOY_URL")
+    if not url:
+        raise ConfigurationError("bootstrap needs Dokploy's address: pass --url or set DOKPLOY_URL", setting="--url")
+    return validate_dokploy_url(url, setting=setting, credentials_go="DOKPLOY_ADMIN_EMAIL / DOKPLOY_ADMIN_PASSWORD")
+
+
+def _bootstrap_password(args: argparse.Namespace) -> SecretStr | None:
     from pydantic import SecretStr
 
-    from dokploy_mcp.bootstrap import bootstrap, client_config_snippet, default_key_file
+    from dokploy_mcp.config import KEY_FILE_LIMIT, read_setting_file
+
+    if args.password_file:
+        text = read_setting_file(
+            Path(args.password_file),
+            label="--password-file",
+            setting="--password-file",
+            limit=KEY_FILE_LIMIT,
+            hint="point it at a file holding the admin's password",
+        )
+        password = SecretStr(text.strip())
+    elif os.environ.get("DOKPLOY_ADMIN_PASSWORD"):
+        password = SecretStr(os.environ["DOKPLOY_ADMIN_PASSWORD"])
+    else:
+        return None
+    remember(password)
+    return password
+
+
+def _bootstrap_key_file(args: argparse.Namespace) -> Path:
+    from dokploy_mcp.bootstrap import default_key_file
+
+    setting = "--key-file" if args.key_file else "DOKPLOY_API_KEY_FILE"
+    key_file = Path(args.key_file or os.environ.get("DOKPLOY_API_KEY_FILE") or default_key_file()).expanduser()
+    # The key file is read, then replaced: anything but a regular file (or nothing yet) is a mistake to stop on now,
+    # not after waiting minutes for Dokploy.
+    try:
+        mode = key_file.stat().st_mode
+    except FileNotFoundError:
+        return key_file
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{setting} names {str(key_file)!r}, which cannot be used ({exc})", setting=setting
+        ) from None
+    if not stat.S_ISREG(mode):
+        raise ConfigurationError(
+            f"{setting} names {str(key_file)!r}, which is not a regular file; name the file to write the key to",
+            setting=setting,
+        )
+    return key_file
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    import anyio
+
+    from dokploy_mcp.bootstrap import bootstrap
     from dokploy_mcp.errors import DokployMCPError, InputError
     from dokploy_mcp.explain import explain
 
     configure_logging("INFO")
-    url = args.url or os.environ.get("DOKPLOY_URL")
-    if not url:
-        print("dokploy-mcp: bootstrap needs Dokploy's address: pass --url or set DOKPLOY_URL", file=sys.stderr)
-        return 2
-    password: SecretStr | None = None
-    if args.password_file:
-        try:
-            password = SecretStr(Path(args.password_file).read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            print(f"dokploy-mcp: cannot read --password-file ({exc.strerror})", file=sys.stderr)
-            return 2
-    elif os.environ.get("DOKPLOY_ADMIN_PASSWORD"):
-        password = SecretStr(os.environ["DOKPLOY_ADMIN_PASSWORD"])
-    key_file = Path(args.key_file or os.environ.get("DOKPLOY_API_KEY_FILE") or default_key_file()).expanduser()
+    url, password, key_file = _bootstrap_url(args), _bootstrap_password(args), _bootstrap_key_file(args)
     try:
         result = anyio.run(
             lambda: bootstrap(
@@ -250,12 +315,20 @@ def _bootstrap(args: argparse.Namespace) -> int:
                 server_ip=args.server_ip,
             )
         )
-    except InputError as exc:
-        print(f"dokploy-mcp: {exc}", file=sys.stderr)
-        return 2
+    except (InputError, ConfigurationError) as exc:
+        return _refuse(exc)
     except DokployMCPError as exc:
-        print(f"dokploy-mcp: bootstrap failed: {explain(exc)}", file=sys.stderr)
+        print(f"dokploy-mcp: bootstrap failed: {scrub(explain(exc))}", file=sys.stderr)
         return 1
+    _report_bootstrap(result)
+    return 0
+
+
+def _report_bootstrap(result: BootstrapResult) -> None:
+    import json
+
+    from dokploy_mcp.bootstrap import client_config_snippet
+
     if result.key_created:
         admin = "created the first admin" if result.admin_created else "signed in as the existing admin"
         print(
@@ -270,4 +343,3 @@ def _bootstrap(args: argparse.Namespace) -> int:
         )
     print("MCP client configuration:", file=sys.stderr)
     print(json.dumps(client_config_snippet(result), indent=2))
-    return 0

@@ -3,19 +3,32 @@
 Names are a contract (DESIGN §2): ``DOKPLOY_URL``, ``DOKPLOY_API_KEY`` / ``DOKPLOY_API_KEY_FILE`` and
 ``DATABASE_URL`` keep the names other tools use; the server's own settings carry the ``DOKPLOY_MCP_`` prefix.
 Nothing here is a module global: :class:`Settings` is built once in the CLI and passed down.
+
+Every bad setting is one :class:`ConfigurationError` that names the variable (or flag) and the fix. Files named by
+settings are checked to be regular files before they are opened: a FIFO would block start-up forever. Every secret
+read here is registered with :mod:`dokploy_mcp.redact`, so that no log line or error message can show it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from dokploy_mcp.errors import ConfigurationError
+from dokploy_mcp import redact
+from dokploy_mcp.errors import ConfigurationError, InputError
+
+if TYPE_CHECKING:
+    import yaml
 
 Transport = Literal["stdio", "sse", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -34,7 +47,12 @@ TOOLSETS: tuple[str, ...] = (
 
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 DEFAULT_ALLOWED_ORIGINS: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+#: A bearer token guessed by brute force over the network must be out of reach: 32 characters of hex is 128 bits.
+MIN_AUTH_TOKEN_LENGTH = 32
+#: Bounds on files named by settings: a key is one line and an instances file a page; more is a mistake.
+KEY_FILE_LIMIT = 64 * 1024
+INSTANCES_FILE_LIMIT = 1024 * 1024
 
 #: Field name -> the environment variable a user sets, so error messages name what to fix.
 ENV_NAMES: dict[str, str] = {
@@ -54,14 +72,51 @@ ENV_NAMES: dict[str, str] = {
     "host": "DOKPLOY_MCP_HOST",
     "port": "DOKPLOY_MCP_PORT",
 }
+#: Field name -> its command-line flag, for the settings that have one.
+FLAG_NAMES: dict[str, str] = {
+    "read_only": "--read-only",
+    "toolsets": "--toolsets",
+    "auth_token": "--auth-token",
+    "allowed_hosts": "--allowed-hosts",
+    "allowed_origins": "--allowed-origins",
+    "instances_file": "--instances",
+    "timeout": "--timeout",
+    "log_level": "--log-level",
+    "transport": "--transport",
+    "host": "--host",
+    "port": "--port",
+}
 
-_SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_INSTANCES = "DOKPLOY_MCP_INSTANCES_FILE"
+_SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+# What an HTTP header carries unchanged. A key or token with a space, a line break or non-ASCII text would be refused
+# by the HTTP client at the first call, far from the setting that caused it.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
 
 
 def _comma_list(value: Any) -> Any:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def setting_name(field: str) -> str:
+    """How a message names a setting: its variable, and its flag when it has one."""
+    env_name = ENV_NAMES.get(field, field)
+    flag = FLAG_NAMES.get(field)
+    return f"{env_name} ({flag})" if flag else env_name
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for the names and addresses only this machine reaches: ``localhost``, 127.0.0.0/8 and ::1."""
+    name = host.strip().removeprefix("[").removesuffix("]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -123,9 +178,29 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked at start-up: found at the first database call, a typo would look like a broken database.
+        if value is not None:
+            _parse_database_url(value.get_secret_value())
+        return value
+
     @property
     def is_loopback_bind(self) -> bool:
-        return self.host in LOOPBACK_HOSTS
+        return is_loopback_host(self.host)
+
+
+def _parse_database_url(text: str) -> tuple[str | None, str | None]:
+    """(user, password) of a connection string; ``ValueError`` with the parser's advice when it is not one."""
+    # Imported here: psycopg costs start-up time that a server without DATABASE_URL should not pay.
+    from dokploy_mcp.postgres.conninfo import parse_target
+
+    try:
+        info = parse_target(text)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    return info.user, info.password
 
 
 class DokployServerConfig(BaseModel):
@@ -176,71 +251,190 @@ class _InstancesFile(BaseModel):
     servers: dict[str, _InstanceEntry]
 
 
-def validate_dokploy_url(url: str, *, setting: str, where: str | None = None) -> str:
-    from urllib.parse import urlsplit
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
-    parts = urlsplit(url.strip())
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+
+def _require_regular_file(path: Path, *, label: str, setting: str, hint: str) -> None:
+    try:
+        # stat() follows symlinks: a symlinked secret (Docker, Kubernetes) is a regular file here, as it should be.
+        mode = path.stat().st_mode
+    except OSError as exc:
         raise ConfigurationError(
-            f"{where or setting} must be an http(s) URL of the Dokploy server such as http://203.0.113.10:3000, "
-            f"got {url!r}",
+            f"{label} names {str(path)!r}, which cannot be read ({exc.strerror or exc}); {hint}", setting=setting
+        ) from None
+    except ValueError:  # a NUL in the path
+        raise ConfigurationError(
+            f"{label} names {str(path)!r}, which is not a usable path; {hint}", setting=setting
+        ) from None
+    if not stat.S_ISREG(mode):
+        raise ConfigurationError(
+            f"{label} names {str(path)!r}, which is {_file_kind(mode)}, not a regular file; {hint}", setting=setting
+        )
+
+
+def read_setting_file(path: Path, *, label: str, setting: str, limit: int, hint: str) -> str:
+    """The UTF-8 text of a file named by a setting, as a :class:`ConfigurationError` when it cannot be that.
+
+    Anything but a regular file is refused before it is opened: opening a FIFO blocks until a writer comes, and a
+    device may never end or act on being opened. ``label`` names the setting in messages; ``hint`` says what to do.
+    """
+    _require_regular_file(path, label=label, setting=setting, hint=hint)
+    try:
+        # O_NONBLOCK: should the path be swapped for a FIFO after the check, the open returns instead of waiting,
+        # and the fstat below refuses it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ConfigurationError(
+                    f"{label} names {str(path)!r}, which is not a regular file; {hint}", setting=setting
+                )
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{label} names {str(path)!r}, which cannot be read ({exc.strerror or exc}); {hint}", setting=setting
+        ) from None
+    if len(data) > limit:
+        raise ConfigurationError(
+            f"{label} names {str(path)!r}, which is larger than {limit // 1024} KiB; {hint}", setting=setting
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{label} names {str(path)!r}, which is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8",
+            setting=setting,
+        ) from None
+
+
+def validate_dokploy_url(
+    url: str, *, setting: str, where: str | None = None, credentials_go: str = "DOKPLOY_API_KEY"
+) -> str:
+    """``url`` checked, without its trailing slash. Messages name ``where`` (or ``setting``) and never a password.
+
+    Credentials in the URL are refused rather than masked: the URL is shown by ``doctor`` and in answers, and an
+    API key is the only credential Dokploy's API takes.
+    """
+    label = where or setting
+    text = url.strip()
+    shown = redact.scrub(text)
+    if not text.isprintable() or any(char.isspace() for char in text):
+        raise ConfigurationError(f"{label} must be a URL without spaces or control characters", setting=setting)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{label} is not a valid URL ({exc}): got {shown!r}; write it like http://203.0.113.10:3000 or "
+            "http://[2001:db8::1]:3000",
+            setting=setting,
+        ) from None
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            f"{label} must not hold credentials (user:password@): put credentials in {credentials_go}, not in the URL",
             setting=setting,
         )
-    return url.strip().rstrip("/")
+    if parts.scheme not in {"http", "https"} or not parts.hostname or port == 0:
+        raise ConfigurationError(
+            f"{label} must be an http(s) URL of the Dokploy server such as http://203.0.113.10:3000, got {shown!r}",
+            setting=setting,
+        )
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ConfigurationError(
+            f"{label} must be the Dokploy server's address alone, without a ?query or #fragment", setting=setting
+        )
+    return text.rstrip("/")
+
+
+def _api_key(value: str, *, label: str, setting: str) -> SecretStr:
+    text = value.strip()
+    # Remembered before it is checked, so that even a refused key is masked wherever it might be echoed.
+    redact.remember(text)
+    if not _HEADER_SAFE.fullmatch(text):
+        raise ConfigurationError(
+            f"{label} must hold the API key alone: it has spaces, line breaks or non-ASCII characters, which the "
+            "x-api-key header cannot carry",
+            setting=setting,
+        )
+    return SecretStr(text)
 
 
 def _read_key_file(path: Path, *, setting: str, where: str | None = None) -> SecretStr:
     label = where or setting
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{label} names {str(path)!r}, which cannot be read ({exc.strerror}); "
-            "point it at the file written by `dokploy-mcp bootstrap`",
-            setting=setting,
-        ) from None
+    hint = "point it at the file written by `dokploy-mcp bootstrap`"
+    text = read_setting_file(path, label=label, setting=setting, limit=KEY_FILE_LIMIT, hint=hint).strip()
     if not text:
-        raise ConfigurationError(f"{label} names {str(path)!r}, which is empty", setting=setting)
-    return SecretStr(text)
+        raise ConfigurationError(f"{label} names {str(path)!r}, which is empty; {hint}", setting=setting)
+    return _api_key(text, label=label, setting=setting)
 
 
-def load_dokploy_servers(settings: Settings, environ: dict[str, str] | None = None) -> DokployServers:
+def load_dokploy_servers(settings: Settings, environ: Mapping[str, str] | None = None) -> DokployServers:
     """Resolve the Dokploy servers: the instances file when given, else one ``default`` server from the env."""
-    import os
-
-    env = os.environ if environ is None else environ
-    if settings.instances_file is None:
-        url = validate_dokploy_url(settings.dokploy_url, setting="DOKPLOY_URL") if settings.dokploy_url else None
-        if settings.dokploy_api_key is not None:
-            key: SecretStr | None = settings.dokploy_api_key
-            source = "DOKPLOY_API_KEY"
-        elif settings.dokploy_api_key_file is not None:
-            key = _read_key_file(settings.dokploy_api_key_file, setting="DOKPLOY_API_KEY_FILE")
-            source = "DOKPLOY_API_KEY_FILE"
-        else:
-            key, source = None, "DOKPLOY_API_KEY or DOKPLOY_API_KEY_FILE"
-        server = DokployServerConfig(name="default", url=url, api_key=key, api_key_source=source)
-        return DokployServers(default="default", servers={"default": server})
-    return _load_instances_file(settings.instances_file, env)
+    if settings.instances_file is not None:
+        return _load_instances_file(settings.instances_file, os.environ if environ is None else environ)
+    url = validate_dokploy_url(settings.dokploy_url, setting="DOKPLOY_URL") if settings.dokploy_url else None
+    key, source = _env_api_key(settings)
+    server = DokployServerConfig(name="default", url=url, api_key=key, api_key_source=source)
+    return DokployServers(default="default", servers={"default": server})
 
 
-def _load_instances_file(path: Path, env: Any) -> DokployServers:
+def _env_api_key(settings: Settings) -> tuple[SecretStr | None, str]:
+    if settings.dokploy_api_key is not None:
+        key = settings.dokploy_api_key.get_secret_value()
+        return _api_key(key, label="DOKPLOY_API_KEY", setting="DOKPLOY_API_KEY"), "DOKPLOY_API_KEY"
+    if settings.dokploy_api_key_file is not None:
+        return _read_key_file(settings.dokploy_api_key_file, setting="DOKPLOY_API_KEY_FILE"), "DOKPLOY_API_KEY_FILE"
+    return None, "DOKPLOY_API_KEY or DOKPLOY_API_KEY_FILE"
+
+
+def _load_instances_file(path: Path, env: Mapping[str, str]) -> DokployServers:
+    parsed = _parse_instances_file(path)
+    servers = {name: _instance_server(name, entry, path, env) for name, entry in parsed.servers.items()}
+    return DokployServers(default=_default_server(parsed.default, servers), servers=servers)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
     import yaml
 
-    setting = "DOKPLOY_MCP_INSTANCES_FILE"
+    # PyYAML's own text spans several lines (it quotes the offending line): keep the position and the problem.
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        what = ": ".join(part for part in (exc.context, exc.problem) if part)
+        return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
+    return " ".join(str(exc).split())
+
+
+def _read_instances_yaml(path: Path) -> Any:
+    import yaml
+
+    hint = "point it at the YAML file of Dokploy servers"
+    text = read_setting_file(path, label=_INSTANCES, setting=_INSTANCES, limit=INSTANCES_FILE_LIMIT, hint=hint)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigurationError(f"{setting}: cannot read {str(path)!r} ({exc.strerror})", setting=setting) from None
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{setting}: {str(path)!r} is not valid YAML ({exc})", setting=setting) from None
+        raise ConfigurationError(
+            f"{_INSTANCES}: {str(path)!r} is not valid YAML ({_yaml_problem(exc)})", setting=_INSTANCES
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(f"{_INSTANCES}: {str(path)!r} is nested too deeply", setting=_INSTANCES) from None
+
+
+def _parse_instances_file(path: Path) -> _InstancesFile:
+    raw = _read_instances_yaml(path)
     if isinstance(raw, dict) and isinstance(raw.get("servers"), dict):
         for name, entry in raw["servers"].items():
             if isinstance(entry, dict) and "api_key" in entry:
                 raise ConfigurationError(
-                    f"{setting}: server {name!r} has an api_key in the file; keys never live in the instances "
+                    f"{_INSTANCES}: server {name!r} has an api_key in the file; keys never live in the instances "
                     "file: use api_key_env (a variable's name) or api_key_file (a path) instead",
-                    setting=setting,
+                    setting=_INSTANCES,
                 )
     try:
         parsed = _InstancesFile.model_validate(raw)
@@ -248,53 +442,152 @@ def _load_instances_file(path: Path, env: Any) -> DokployServers:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "top level"
         raise ConfigurationError(
-            f"{setting}: {str(path)!r} at {where}: {first['msg']} "
+            f"{_INSTANCES}: {str(path)!r} at {where}: {first['msg']} "
             "(expected `default: NAME` and `servers: {NAME: {url: ..., api_key_env: VAR}}`)",
-            setting=setting,
+            setting=_INSTANCES,
         ) from None
     if not parsed.servers:
-        raise ConfigurationError(f"{setting}: {str(path)!r} lists no servers", setting=setting)
-    servers: dict[str, DokployServerConfig] = {}
-    for name, entry in parsed.servers.items():
-        if not _SERVER_NAME.match(name):
-            raise ConfigurationError(
-                f"{setting}: server name {name!r} must be letters, digits, '-' or '_' (it is used as `name:` "
-                "in stack addresses)",
-                setting=setting,
-            )
-        url = validate_dokploy_url(entry.url, setting=setting, where=f"{setting}: servers.{name}.url")
-        if entry.api_key_env and entry.api_key_file:
-            raise ConfigurationError(
-                f"{setting}: server {name!r} sets both api_key_env and api_key_file; keep one", setting=setting
-            )
-        key: SecretStr | None = None
-        if entry.api_key_env:
-            value = env.get(entry.api_key_env, "").strip()
-            key = SecretStr(value) if value else None
-            source = entry.api_key_env
-        elif entry.api_key_file:
-            key_path = Path(entry.api_key_file).expanduser()
-            if not key_path.is_absolute():
-                key_path = path.parent / key_path
-            key = _read_key_file(key_path, setting=setting, where=f"{setting}: servers.{name}.api_key_file")
-            source = f"the file {str(key_path)!r}"
-        else:
-            source = f"api_key_env for server {name!r} in {setting}"
-        servers[name] = DokployServerConfig(name=name, url=url, api_key=key, api_key_source=source)
-    if parsed.default is not None:
-        default = parsed.default
+        raise ConfigurationError(f"{_INSTANCES}: {str(path)!r} lists no servers", setting=_INSTANCES)
+    return parsed
+
+
+def _instance_server(name: str, entry: _InstanceEntry, path: Path, env: Mapping[str, str]) -> DokployServerConfig:
+    if not _SERVER_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"{_INSTANCES}: server name {name!r} must be letters, digits, '-' or '_' (it is used as `name:` "
+            "in stack addresses)",
+            setting=_INSTANCES,
+        )
+    url = validate_dokploy_url(
+        entry.url,
+        setting=_INSTANCES,
+        where=f"{_INSTANCES}: servers.{name}.url",
+        credentials_go="the variable named by api_key_env",
+    )
+    if entry.api_key_env and entry.api_key_file:
+        raise ConfigurationError(
+            f"{_INSTANCES}: server {name!r} sets both api_key_env and api_key_file; keep one", setting=_INSTANCES
+        )
+    key, source = _instance_key(name, entry, path, env)
+    return DokployServerConfig(name=name, url=url, api_key=key, api_key_source=source)
+
+
+def _instance_key(name: str, entry: _InstanceEntry, path: Path, env: Mapping[str, str]) -> tuple[SecretStr | None, str]:
+    if entry.api_key_env:
+        value = env.get(entry.api_key_env, "")
+        if not value.strip():
+            return None, entry.api_key_env
+        label = f"{entry.api_key_env} (api_key_env of server {name!r} in {_INSTANCES})"
+        return _api_key(value, label=label, setting=entry.api_key_env), entry.api_key_env
+    if entry.api_key_file:
+        key_path = Path(entry.api_key_file).expanduser()
+        if not key_path.is_absolute():
+            key_path = path.parent / key_path
+        where = f"{_INSTANCES}: servers.{name}.api_key_file"
+        return _read_key_file(key_path, setting=_INSTANCES, where=where), f"the file {str(key_path)!r}"
+    return None, f"api_key_env for server {name!r} in {_INSTANCES}"
+
+
+def _default_server(default: str | None, servers: dict[str, DokployServerConfig]) -> str:
+    if default is not None:
         if default not in servers:
             raise ConfigurationError(
-                f"{setting}: default {default!r} is not one of the servers ({', '.join(servers)})", setting=setting
+                f"{_INSTANCES}: default {default!r} is not one of the servers ({', '.join(servers)})",
+                setting=_INSTANCES,
             )
-    elif len(servers) == 1:
-        default = next(iter(servers))
-    else:
+        return default
+    if len(servers) == 1:
+        return next(iter(servers))
+    raise ConfigurationError(
+        f"{_INSTANCES}: several servers are listed; say which one is used by default with `default: NAME`",
+        setting=_INSTANCES,
+    )
+
+
+def _bounds(field: str) -> str | None:
+    """The range a numeric setting allows, in words, from the constraints declared on its field (one source)."""
+    limits: dict[str, Any] = {}
+    for constraint in Settings.model_fields[field].metadata if field in Settings.model_fields else ():
+        limits.update({k: getattr(constraint, k) for k in ("ge", "gt", "le", "lt") if hasattr(constraint, k)})
+    if "ge" in limits and "le" in limits:
+        return f"from {limits['ge']} to {limits['le']}"
+    words = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+    parts = [f"{words[k]} {v}" for k, v in limits.items()]
+    return " and ".join(parts) or None
+
+
+def _invalid_setting(exc: ValidationError) -> ConfigurationError:
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    env_name = ENV_NAMES.get(field, field)
+    message = first["msg"].removeprefix("Value error, ")
+    bounds = _bounds(field)
+    # Only numeric settings have bounds, so the value given can be quoted back: it is never a secret.
+    if first["type"] in _RANGE_ERRORS and bounds:
+        message = f"must be {bounds}, got {first['input']!r}"
+    elif bounds and first["type"].endswith("_parsing"):
+        message = f"{message}: give a number {bounds}, got {first['input']!r}"
+    return ConfigurationError(f"invalid {setting_name(field)}: {message}", setting=env_name)
+
+
+def _refuse_special_dotenv() -> None:
+    # pydantic-settings reads a FIFO named .env too (for `<(...)` tricks), and would wait for a writer forever.
+    try:
+        mode = Path(".env").stat().st_mode
+    except (OSError, ValueError):
+        return
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
         raise ConfigurationError(
-            f"{setting}: several servers are listed; say which one is used by default with `default: NAME`",
-            setting=setting,
+            f"the .env file in the working directory is {_file_kind(mode)}, not a regular file: replace it with a "
+            "file of KEY=value lines or remove it",
+            setting=".env",
         )
-    return DokployServers(default=default, servers=servers)
+
+
+def _dotenv_error(exc: UnicodeDecodeError | OSError) -> ConfigurationError:
+    if isinstance(exc, UnicodeDecodeError):
+        why = f"is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8"
+    else:
+        why = f"cannot be read ({exc.strerror or exc}): fix its permissions"
+    return ConfigurationError(f"the .env file in the working directory {why}, or remove it", setting=".env")
+
+
+def _check_http_auth(settings: Settings) -> None:
+    if settings.transport == "stdio":
+        return
+    named = setting_name("auth_token")
+    token = settings.auth_token.get_secret_value() if settings.auth_token is not None else None
+    if token is not None and not _HEADER_SAFE.fullmatch(token):
+        raise ConfigurationError(
+            f"invalid {named}: use letters, digits and punctuation only (no spaces, line breaks or non-ASCII): "
+            "clients send it in an HTTP header",
+            setting="DOKPLOY_MCP_AUTH_TOKEN",
+        )
+    if settings.is_loopback_bind:
+        return
+    strong = f"at least {MIN_AUTH_TOKEN_LENGTH} random characters (for example `openssl rand -hex 32`)"
+    if token is None:
+        raise ConfigurationError(
+            f"refusing to serve {settings.transport} on {settings.host!r} without a bearer token: set {named} to "
+            f"{strong}, or bind 127.0.0.1",
+            setting="DOKPLOY_MCP_AUTH_TOKEN",
+        )
+    if len(token) < MIN_AUTH_TOKEN_LENGTH:
+        raise ConfigurationError(
+            f"{named} is too short ({len(token)} characters) to serve {settings.transport} on {settings.host!r}: "
+            f"use {strong}, or bind 127.0.0.1",
+            setting="DOKPLOY_MCP_AUTH_TOKEN",
+        )
+
+
+def _remember_secrets(settings: Settings) -> None:
+    redact.remember(settings.auth_token, settings.dokploy_api_key, settings.database_url)
+    if settings.database_url is None:
+        return
+    user, password = _parse_database_url(settings.database_url.get_secret_value())
+    # A password equal to the user name is shown as the user name anyway; masking it would only hide the user.
+    if password and password != user:
+        redact.remember(password, quote(password, safe=""))
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -302,18 +595,13 @@ def load_settings(**overrides: Any) -> Settings:
 
     Raises :class:`ConfigurationError` naming the variable to fix, never a pydantic traceback.
     """
+    _refuse_special_dotenv()
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else ""
-        env_name = ENV_NAMES.get(field, field)
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigurationError(f"invalid {env_name}: {message}", setting=env_name) from None
-    if not settings.is_loopback_bind and settings.transport != "stdio" and settings.auth_token is None:
-        raise ConfigurationError(
-            f"refusing to serve {settings.transport} on {settings.host} without a bearer token: set "
-            "DOKPLOY_MCP_AUTH_TOKEN (or --auth-token), or bind 127.0.0.1",
-            setting="DOKPLOY_MCP_AUTH_TOKEN",
-        )
+        raise _invalid_setting(exc) from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise _dotenv_error(exc) from None
+    _remember_secrets(settings)
+    _check_http_auth(settings)
     return settings

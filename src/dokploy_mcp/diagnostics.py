@@ -15,6 +15,7 @@ from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, __version__
 from dokploy_mcp.config import DokployServerConfig
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.explain import explain
+from dokploy_mcp.redact import scrub
 from dokploy_mcp.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,11 @@ async def run_diagnostics(runtime: Runtime) -> HealthReport:
 
     statuses = [s for s in dokploy if s is not None]
     assert database is not None
+    # The report is an answer and a `doctor` printout: a known secret echoed in a failure (a Dokploy error body, a
+    # driver message) is masked here whatever produced it.
+    parts: list[DokployServerStatus | DatabaseStatus] = [*statuses, database]
+    for part in parts:
+        part.problem = scrub(part.problem) if part.problem else part.problem
     problems = [f"Dokploy server {s.name!r}: {s.problem}" for s in statuses if s.problem]
     if database.problem:
         problems.append(f"Database: {database.problem}")

@@ -7,6 +7,7 @@ token-verifier route would advertise OAuth authorization-server metadata that th
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -21,6 +22,25 @@ from dokploy_mcp.config import Settings
 logger = logging.getLogger(__name__)
 
 
+def _bearer_token(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The token of the one ``Authorization: Bearer <token>`` header, else None.
+
+    The scheme is case-insensitive (RFC 7235 §2.1: ``bearer`` and ``BEARER`` are the same scheme), and one or more
+    spaces separate it from the token. Several Authorization headers are ambiguous and refused.
+    """
+    values = [value for name, value in headers if name.lower() == b"authorization"]
+    if len(values) != 1:
+        return None
+    scheme, _, token = values[0].strip().partition(b" ")
+    if scheme.lower() != b"bearer":
+        return None
+    return token.lstrip(b" ") or None
+
+
+def _digest(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
+
+
 class BearerAuthMiddleware:
     """Answer 401 to every HTTP request without ``Authorization: Bearer <token>``."""
 
@@ -28,7 +48,9 @@ class BearerAuthMiddleware:
         if not token:
             raise ValueError("an empty bearer token would accept anyone")
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        # Digests of equal length are compared, so that neither the content nor the length of the token shows in
+        # how long a refusal takes.
+        self._expected = _digest(token.encode())
 
     def __repr__(self) -> str:
         return "BearerAuthMiddleware(token=****)"
@@ -38,12 +60,8 @@ class BearerAuthMiddleware:
             # Lifespan events carry no credentials and must reach the app so that it can start.
             await self.app(scope, receive, send)
             return
-        supplied = b""
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                supplied = value
-                break
-        if hmac.compare_digest(supplied, self._expected):
+        supplied = _bearer_token(list(scope.get("headers", [])))
+        if supplied is not None and hmac.compare_digest(_digest(supplied), self._expected):
             await self.app(scope, receive, send)
             return
         logger.warning("refused %s %s: missing or wrong bearer token", scope.get("method"), scope.get("path"))
@@ -64,11 +82,22 @@ class BearerAuthMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+def _with_default_port(patterns: list[str]) -> list[str]:
+    """Each ``name:*`` pattern also allows ``name`` alone: "any port" includes the scheme's default one.
+
+    The SDK's ``name:*`` requires an explicit port, so ``Host: localhost`` (port 80 behind a proxy, or a client that
+    omits it) was refused although loopback is allowed. Exact names only are added: DNS-rebinding protection keeps
+    refusing every other host.
+    """
+    portless = [pattern.removesuffix(":*") for pattern in patterns if pattern.endswith(":*")]
+    return list(dict.fromkeys([*patterns, *portless]))
+
+
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
-        allowed_hosts=list(settings.allowed_hosts),
-        allowed_origins=list(settings.allowed_origins),
+        allowed_hosts=_with_default_port(list(settings.allowed_hosts)),
+        allowed_origins=_with_default_port(list(settings.allowed_origins)),
     )
 
 
