@@ -111,4 +111,3 @@ def test_the_logging_filter_scrubs_message_arguments_and_tracebacks() -> None:
     text = "\n".join(records)
     assert key not in text and "hunter22x" not in text
     assert "RuntimeError: failed with ****" in text
-

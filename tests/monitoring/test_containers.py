@@ -135,6 +135,9 @@ def test_an_explicit_container_name_maps_to_its_service() -> None:
         ("Created", (None, None, None)),
         ("", (None, None, None)),
         ("No status", (None, None, None)),
+        # A broken or hostile Dokploy: thousands of digits made int() raise instead of the status not parsing.
+        ("Up " + "9" * 5000 + " years", (None, None, None)),
+        ("Exited (" + "9" * 5000 + ") 3 minutes ago", (None, None, None)),
     ],
 )
 def test_parse_status_reads_dockers_wording(status: str, expected: tuple[float | None, str | None, int | None]) -> None:

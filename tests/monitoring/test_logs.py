@@ -420,6 +420,54 @@ def test_bad_since_names_the_field(since: str) -> None:
     assert raised.value.field == "since"
 
 
+@pytest.mark.parametrize(
+    "since", ["99999999999d", "366d", "53w", "9" * 5000 + "d", "9" * 400 + " days", "1h" * 9000, "0s", "0.5s"]
+)
+def test_since_durations_out_of_range_name_the_field_and_the_range(since: str) -> None:
+    # "99999999999d" overflowed the date arithmetic; 5,000 digits broke int(); 400 digits make an infinite float.
+    with pytest.raises(InputError) as raised:
+        parse_since(since, now=NOW)
+    assert raised.value.field == "since"
+    assert "1s to 365d" in str(raised.value)
+    assert len(str(raised.value)) < 400  # the argument is quoted back cut short
+
+
+def test_since_durations_up_to_a_year_are_accepted() -> None:
+    assert parse_since("365d", now=NOW).server == "365d"
+    assert parse_since("0000000365d", now=NOW).server == "365d"
+    assert parse_since("52w", now=NOW).server == f"{52 * 7 * 86400}s"
+    assert parse_since("1s", now=NOW).server == "1s"
+
+
+def test_since_a_time_older_than_any_duration_reads_everything_and_cuts_exactly() -> None:
+    window = parse_since("2020-01-01T00:00:00Z", now=NOW)
+    assert window.server == "all" and window.cutoff == at("2020-01-01T00:00:00Z")
+    ancient = parse_since("0001-01-01T00:00:00Z", now=NOW)
+    assert ancient.server == "all" and ancient.cutoff == datetime.min.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("field", ["since", "until"])
+def test_times_at_the_ends_of_the_calendar_are_an_input_error(field: str) -> None:
+    # Year 1 with a positive offset is before datetime.min in UTC: converting it overflowed.
+    parse = parse_since if field == "since" else parse_until
+    with pytest.raises(InputError) as raised:
+        parse("0001-01-01T00:00:00+01:00", now=NOW)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("until", ["99999999999d", "366d", "9" * 5000 + "s"])
+def test_until_durations_out_of_range_name_the_field_and_the_range(until: str) -> None:
+    with pytest.raises(InputError) as raised:
+        parse_until(until, now=NOW)
+    assert raised.value.field == "until"
+    assert "1s to 365d" in str(raised.value)
+
+
+def test_docker_timestamps_at_the_ends_of_the_calendar_are_kept_as_text() -> None:
+    [line] = parse_docker_logs("0001-01-01T00:00:00.000000000+01:00 first\n", "web", mask=MASK)
+    assert line.timestamp is None and "first" in line.text
+
+
 def test_until_is_a_time_or_how_long_ago() -> None:
     assert parse_until(None, now=NOW) is None
     assert parse_until("now", now=NOW) is None
@@ -832,3 +880,18 @@ def test_results_serialise_to_json() -> None:
     dumped = json.loads(LogsResult(service="db", containers=[], lines=[], matched=0, since="all").model_dump_json())
     assert dumped["untrusted"] == UNTRUSTED
     assert line.render().startswith("2026-11-22T15:00:05.200Z")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"a":' * 50_000 + "1" + "}" * 50_000,  # raised RecursionError out of the JSON decoder
+        '{"msg": "' + "ab-" * 3_000 + '"}',
+        '"GET /' + "ab-" * 3_000 + ' HTTP/1.1" 404 ',
+        "a@" * 5_000,
+    ],
+)
+def test_hostile_lines_are_levelled_and_normalised_as_text(line: str) -> None:
+    """A line a client or an attacker chose (a request path in kong's access log) is read as text, quickly."""
+    assert detect_level(line) in (None, "error", "warning", "info", "debug")
+    assert len(normalize_message(line)) <= 300

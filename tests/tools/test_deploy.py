@@ -275,3 +275,87 @@ async def test_read_only_mode_keeps_only_the_read_only_deploy_tools(fake: FakeDo
     deploy = {spec.name for spec in SPECS} & set(tools)
     assert deploy == {"dokploy_list_instances", "dokploy_validate_config"}
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools.values())
+
+
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        ("https://app.example.com\x00.evil.example", "NUL character (U+0000)"),
+        ("https://app.example.com\x1b[2J", "control character (U+001B)"),
+        ("https://app.example.com\x7f", "control character (U+007F)"),
+        ("https://app.example.com\x85next", "line break (U+0085)"),
+        ("https://app.example.com\u2028next", "line break (U+2028)"),
+        ("https://app.example.com\vnext", "control character (U+000B)"),
+    ],
+)
+async def test_update_env_refuses_control_characters_in_a_value_and_names_the_variable(
+    client: Client, fake: FakeDokploy, stack: dict[str, Any], value: str, described: str
+) -> None:
+    before = fake.composes[stack["composeId"]]["env"]
+    for variable in ("SITE_URL", "API_EXTERNAL_URL", "SMTP_PASS"):
+        message = await error(client, "dokploy_update_env", stack="shop/supabase", set={variable: value})
+        assert message.startswith(f"Error executing tool dokploy_update_env: Invalid {variable}: "), message
+        assert described in message
+        assert value not in message  # a secret's value is never echoed
+    assert fake.composes[stack["composeId"]]["env"] == before
+
+
+async def test_update_env_keeps_a_tab_in_a_value(client: Client, fake: FakeDokploy, stack: dict[str, Any]) -> None:
+    await call(client, "dokploy_update_env", stack="shop/supabase", set={"SMTP_SENDER_NAME": "Acme\tSupport"})
+    assert stored_env(fake, stack["composeId"]).get("SMTP_SENDER_NAME") == "Acme\tSupport"
+
+
+@pytest.mark.parametrize("argument", ["set", "unset", "generate"])
+async def test_update_env_names_the_argument_of_a_variable_name_with_a_control_character(
+    client: Client, argument: str
+) -> None:
+    name = "SITE\x00URL"
+    value: Any = {name: "x"} if argument == "set" else [name]
+    message = await error(client, "dokploy_update_env", stack="shop/supabase", **{argument: value})
+    assert f"Invalid {argument}: " in message
+    assert "\x00" not in message and "'SITE\\x00URL' is not a variable name" in message
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "described"),
+    [
+        ({"template_dir": "/tmp/templates\x00/etc"}, "template_dir", "NUL character (U+0000)"),
+        ({"template_dir": "/tmp/templates\n"}, "template_dir", "line break (U+000A)"),
+        ({"template_mirror": "https://mirror.example\x00"}, "template_mirror", "NUL character (U+0000)"),
+        ({"project": "Acme\x1b[31m"}, "project", "control character (U+001B)"),
+        ({"site_url": "https://acme.example\r"}, "site_url", "line break (U+000D)"),
+        (
+            {"smtp": {"host": "smtp.example", "user": "u", "password": "p\x00w", "admin_email": "a@acme.example"}},
+            "smtp.password",
+            "NUL character (U+0000)",
+        ),
+    ],
+)
+async def test_setup_wizard_refuses_control_characters_before_creating_anything(
+    fake: FakeDokploy, arguments: dict[str, Any], field: str, described: str
+) -> None:
+    async with Client(make_server(fake)) as mcp:
+        result = await mcp.call_tool("dokploy_setup_wizard", {"project": "Acme", **arguments})
+    assert result.is_error
+    assert isinstance(result.content[0], TextContent)
+    message = result.content[0].text
+    assert f"Invalid {field}: " in message and described in message, message
+    assert fake.projects == {}
+
+
+async def test_out_of_range_numbers_and_oversized_tokens_name_their_field(client: Client) -> None:
+    for tool, arguments, field in [
+        ("dokploy_update_env", {"set": {"SITE_URL": "https://a.example"}, "wait_seconds": 5}, "wait_seconds"),
+        ("manage_domain", {"action": "remove", "confirm_token": "v1." + "9" * 5_000 + ".mac"}, "confirm_token"),
+        ("dokploy_regenerate_keys", {"confirm_token": "v1." + "9" * 5_000 + ".mac"}, "confirm_token"),
+    ]:
+        message = await error(client, tool, stack="shop/supabase", **arguments)
+        assert field in message, message
+
+
+async def test_setup_wizard_names_the_domain_argument_when_it_is_not_a_host_name(fake: FakeDokploy) -> None:
+    async with Client(make_server(fake)) as mcp:
+        result = await mcp.call_tool("dokploy_setup_wizard", {"project": "Acme", "domain": "https://api.example.com"})
+    assert result.is_error and isinstance(result.content[0], TextContent)
+    assert "Invalid domain: " in result.content[0].text
+    assert fake.projects == {}

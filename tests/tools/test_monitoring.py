@@ -147,3 +147,64 @@ async def test_monitor_health_of_every_stack(setup: tuple[Client, FakeDokploy, d
     report = await call(client, "dokploy_monitor_health")
     assert len(report["stacks"]) == 1
     assert report["verdict"] == report["stacks"][0]["verdict"]
+
+
+async def error_text(client: Client, tool: str, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, result.structured_content
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "field", "bound"),
+    [
+        ("dokploy_get_logs", {"service": "auth", "tail": 10_001}, "tail", "10000"),
+        ("dokploy_get_logs", {"service": "auth", "tail": 0}, "tail", "1"),
+        ("dokploy_get_logs", {"service": "auth", "max_lines": 2_001}, "max_lines", "2000"),
+        ("aggregate_logs", {"max_lines": 0}, "max_lines", "1"),
+        ("dokploy_get_logs", {"service": "auth", "since": "99999999999d"}, "since", "365d"),
+        ("aggregate_logs", {"since": "99999999999d"}, "since", "365d"),
+        ("aggregate_logs", {"since": "400d"}, "since", "365d"),
+        ("aggregate_logs", {"until": "99999999999d"}, "until", "365d"),
+        ("aggregate_logs", {"since": "1" * 65}, "since", "64"),
+        ("aggregate_logs", {"pattern": "a" * 1_001}, "pattern", "1000"),
+    ],
+)
+async def test_out_of_range_arguments_are_answered_with_the_field_and_its_bound(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]], tool: str, arguments: dict[str, Any], field: str, bound: str
+) -> None:
+    client, _, _ = setup
+    message = await error_text(client, tool, stack="shop/supabase", **arguments)
+    assert field in message and bound in message, message
+
+
+@pytest.mark.parametrize("pattern", [r"(\w)\1", "(?=error)", "(?<!no )error", "(unclosed"])
+async def test_aggregate_logs_refuses_what_re2_does_not_accept_and_says_what_it_accepts(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]], pattern: str
+) -> None:
+    client, _, _ = setup
+    message = await error_text(client, "aggregate_logs", stack="shop/supabase", since="all", pattern=pattern)
+    assert "Invalid pattern" in message
+    assert "RE2 syntax" in message and "backreferences or lookaround" in message
+
+
+async def test_aggregate_logs_filters_with_an_re2_pattern(setup: tuple[Client, FakeDokploy, dict[str, Any]]) -> None:
+    client, _, _ = setup
+    result = await call(client, "aggregate_logs", stack="shop/supabase", since="all", pattern=r"INVALID\s+jwt")
+    assert result["lines"] and all("invalid JWT" in line for line in result["lines"])
+
+
+async def test_the_schema_declares_the_bounds_the_tools_check(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]],
+) -> None:
+    from dokploy_mcp.monitoring.logs import MAX_LINES, MAX_PATTERN_CHARS, MAX_TAIL, MAX_TIME_ARG_CHARS
+
+    client, _, _ = setup
+    tools = {tool.name: tool.input_schema["properties"] for tool in (await client.list_tools()).tools}
+    pattern = tools["aggregate_logs"]["pattern"]
+    assert pattern["maxLength"] == MAX_PATTERN_CHARS and "RE2" in pattern["description"]
+    assert tools["dokploy_get_logs"]["tail"]["maximum"] == MAX_TAIL
+    for name in ("dokploy_get_logs", "aggregate_logs"):
+        assert tools[name]["max_lines"]["maximum"] == MAX_LINES
+        assert tools[name]["since"]["maxLength"] == MAX_TIME_ARG_CHARS
+        assert "365d" in tools[name]["since"]["description"]

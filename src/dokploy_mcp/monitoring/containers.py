@@ -49,11 +49,13 @@ _STACK_TASK = re.compile(r"^(?P<service>.+)\.(?P<replica>\d+)\.[a-z0-9]+$")
 
 # Docker's status column is built with go-units HumanDuration ("Up 13 seconds", "Up About an hour", "Exited (137)
 # 3 minutes ago"): github.com/docker/go-units duration.go. The values below are the lower bounds it rounds from.
+# Digit counts are bounded: a status from a broken or hostile Dokploy with thousands of digits would otherwise make
+# int() refuse it (Python caps integer strings at 4,300 digits); such a status simply does not parse.
 _STATUS = re.compile(
     r"^(?P<verb>Up|Exited|Restarting|Created|Removal In Progress|Dead|Paused)"
-    r"(?: \((?P<code>-?\d+)\))?"
+    r"(?: \((?P<code>-?\d{1,10})\))?"
     r"(?: (?P<duration>Less than a second|About a minute|About an hour"
-    r"|\d+ (?:second|minute|hour|day|week|month|year)s?))?"
+    r"|\d{1,12} (?:second|minute|hour|day|week|month|year)s?))?"
     r"(?: ago)?"
     r"(?: \((?P<health>healthy|unhealthy|health: starting|Paused)\))?$"
 )

@@ -52,8 +52,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_LINES",
+    "MAX_LINES",
     "MAX_LINE_CHARS",
+    "MAX_PATTERN_CHARS",
     "MAX_TAIL",
+    "MAX_TIME_ARG_CHARS",
+    "MAX_WINDOW_DAYS",
+    "MAX_WINDOW_S",
+    "PATTERN_SYNTAX",
     "UNTRUSTED",
     "Aggregate",
     "DeploymentInfo",
@@ -66,6 +72,7 @@ __all__ = [
     "TopError",
     "aggregate",
     "clean_log_text",
+    "compile_pattern",
     "detect_level",
     "last_deployment",
     "message_of",
@@ -85,6 +92,16 @@ Mask = Callable[[str], str]
 #: Dokploy's bound on ``tail`` (compose.readLogs input schema).
 MAX_TAIL = 10_000
 DEFAULT_MAX_LINES = 2_000
+#: The most lines one answer of the tools carries.
+MAX_LINES = 2_000
+#: How far back a duration (``since``, ``until``) may reach; an ISO time may be older (then everything is read).
+MAX_WINDOW_DAYS = 365
+MAX_WINDOW_S = MAX_WINDOW_DAYS * 86_400
+#: Longest ``since`` / ``until`` text: the longest useful form ("2026-11-22T14:00:00.123456789+01:00") fits.
+MAX_TIME_ARG_CHARS = 64
+#: Longest caller ``pattern``; the tools' schemas declare the same bound.
+MAX_PATTERN_CHARS = 1_000
+PATTERN_SYNTAX = "RE2 syntax is accepted: Python's re without backreferences or lookaround"
 DEFAULT_MAX_BYTES = 256 * 1024
 #: Longer lines are cut, with a marker saying how long they were.
 MAX_LINE_CHARS = 4_000
@@ -146,7 +163,7 @@ def _docker_timestamp(line: str) -> tuple[datetime | None, str]:
     offset = "+00:00" if zone == "Z" else zone
     try:
         moment = datetime.fromisoformat(f"{whole}.{micro}{offset}").astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 or 9999 with an offset cannot be moved to UTC
         return None, line
     return moment, line[match.end() :]
 
@@ -163,9 +180,9 @@ def _parse_datetime(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 or 9999 with an offset cannot be moved to UTC
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # -- level detection ------------------------------------------------------------------------------------------------
@@ -265,7 +282,8 @@ def _json_document(text: str) -> dict[str, Any] | None:
         return None
     try:
         document = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # A line nested deeper than the decoder goes is not a log record a service wrote: read it as text.
         return None
     return document if isinstance(document, dict) else None
 
@@ -452,12 +470,39 @@ def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
 
-def parse_since(since: str | datetime | None, *, now: datetime | None = None) -> Since:
-    """Read a ``since`` argument: "all", Dokploy's ``<n>[smhd]``, a duration ("15 min", "1h30m", "2w") or an ISO
-    time ("2026-11-22T14:00:00Z"; no zone means UTC).
+def _bounded_seconds(text: str, field: str) -> float | None:
+    """Seconds of a duration argument (Dokploy's ``<n>[smhd]`` or :func:`_duration_seconds`'s forms), None when
+    ``text`` is not a duration.
 
     Raises:
-        InputError: (field ``since``) anything else, a zero duration, or a time in the future.
+        InputError: (``field``) a duration outside 1 second .. :data:`MAX_WINDOW_DAYS` days; unbounded, one would
+            overflow the date arithmetic (``since: "99999999999d"``).
+    """
+    if _DOKPLOY_SINCE.match(text):
+        # float, not int: int() refuses digit strings past 4,300 characters, float() only grows to inf.
+        seconds: float | None = float(text[:-1]) * _UNIT_SECONDS[text[-1]]
+    else:
+        seconds = _duration_seconds(text)
+    if seconds is not None and not 1 <= seconds <= MAX_WINDOW_S:
+        raise InputError(
+            f"{field} {_shown(text)} is out of range: a duration is from 1s to {MAX_WINDOW_DAYS}d (e.g. 30s, 15m, "
+            "2h, 7d, 1h30m)",
+            field=field,
+        )
+    return seconds
+
+
+def _shown(text: str) -> str:
+    # An argument quoted back in an error: long enough to recognise, never a wall of text.
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def parse_since(since: str | datetime | None, *, now: datetime | None = None) -> Since:
+    """Read a ``since`` argument: "all", Dokploy's ``<n>[smhd]``, a duration ("15 min", "1h30m", "2w") up to
+    :data:`MAX_WINDOW_DAYS` days, or an ISO time ("2026-11-22T14:00:00Z"; no zone means UTC).
+
+    Raises:
+        InputError: (field ``since``) anything else, a duration out of range, or a time in the future.
     """
     if since is None:
         return Since("all")
@@ -467,29 +512,33 @@ def parse_since(since: str | datetime | None, *, now: datetime | None = None) ->
         text = since.strip()
         if text.lower() in ("", "all"):
             return Since("all")
-        if _DOKPLOY_SINCE.match(text):
-            if int(text[:-1]) == 0:
-                raise InputError("since must be a positive duration such as 15m, or all", field="since")
-            return Since(text)
-        seconds = _duration_seconds(text)
+        seconds = _bounded_seconds(text, "since")
         if seconds is not None:
-            if seconds <= 0:
-                raise InputError("since must be a positive duration such as 15m, or all", field="since")
-            return Since(f"{math.ceil(seconds)}s")
+            # Dokploy's own form is sent as written (its digits normalised); other forms as whole seconds.
+            dokploy = _DOKPLOY_SINCE.match(text) is not None
+            return Since(f"{int(float(text[:-1]))}{text[-1]}" if dokploy else f"{math.ceil(seconds)}s")
         parsed = _parse_datetime(text)
         if parsed is None:
             raise InputError(
-                f"since {since!r} is not understood: use all, a duration such as 30s, 15m, 2h, 1d or 1h30m, or an "
-                "ISO time such as 2026-11-22T14:00:00Z",
+                f"since {_shown(since)} is not understood: use all, a duration from 1s to {MAX_WINDOW_DAYS}d such as "
+                "30s, 15m, 2h, 1d or 1h30m, or an ISO time such as 2026-11-22T14:00:00Z",
                 field="since",
             )
         moment = parsed
+    return _since_time(moment, now)
+
+
+def _since_time(moment: datetime, now: datetime | None) -> Since:
     current = _now(now)
     moment = moment.astimezone(UTC)
     if moment > current:
         raise InputError(f"since {_iso(moment)} is in the future (now is {_iso(current)})", field="since")
+    back = (current - moment).total_seconds()
+    if back > MAX_WINDOW_S:
+        # Further back than any duration may reach: read everything and cut exactly here.
+        return Since("all", cutoff=moment)
     # Dokploy counts back from its own clock: ask for a little more and cut exactly here.
-    return Since(f"{math.ceil((current - moment).total_seconds()) + 1}s", cutoff=moment)
+    return Since(f"{math.ceil(back) + 1}s", cutoff=moment)
 
 
 def validate_since(since: str) -> str:
@@ -502,10 +551,11 @@ def validate_since(since: str) -> str:
 
 
 def parse_until(until: str | datetime | None, *, now: datetime | None = None) -> datetime | None:
-    """The end of the log window: an ISO time, or a duration meaning that long ago ("10m"). None: no end.
+    """The end of the log window: an ISO time, or a duration meaning that long ago ("10m", at most
+    :data:`MAX_WINDOW_DAYS` days). None: no end.
 
     Raises:
-        InputError: (field ``until``) anything else.
+        InputError: (field ``until``) anything else, or a duration out of range.
     """
     if until is None:
         return None
@@ -514,16 +564,14 @@ def parse_until(until: str | datetime | None, *, now: datetime | None = None) ->
     text = until.strip()
     if not text or text.lower() == "now":
         return None
-    seconds = _duration_seconds(text)
-    if seconds is None and _DOKPLOY_SINCE.match(text):
-        seconds = float(int(text[:-1]) * _UNIT_SECONDS[text[-1]])
+    seconds = _bounded_seconds(text, "until")
     if seconds is not None:
         return _now(now) - timedelta(seconds=seconds)
     moment = _parse_datetime(text)
     if moment is None:
         raise InputError(
-            f"until {until!r} is not understood: use an ISO time such as 2026-11-22T15:00:00Z or a duration such "
-            "as 10m (meaning 10 minutes ago)",
+            f"until {_shown(until)} is not understood: use an ISO time such as 2026-11-22T15:00:00Z or a duration "
+            f"from 1s to {MAX_WINDOW_DAYS}d such as 10m (meaning 10 minutes ago)",
             field="until",
         )
     return moment
@@ -567,15 +615,38 @@ def _check_level(level: str | None) -> Level | None:
     return found
 
 
-def _compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
+def compile_pattern(pattern: str | None) -> Callable[[str], bool] | None:
+    """A case-insensitive search for the caller's ``pattern`` (None when there is none), run by RE2.
+
+    RE2 matches in time linear in the text: Python's ``re`` backtracks, and ``(a+)+$`` over one long line would
+    hold the event loop (every other request, and SIGTERM under uvicorn) for ever.
+
+    Raises:
+        InputError: (field ``pattern``) longer than :data:`MAX_PATTERN_CHARS`, or not RE2 syntax.
+    """
     if pattern is None or not pattern.strip():
         return None
-    if len(pattern) > 500:
-        raise InputError("pattern is longer than 500 characters", field="pattern")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise InputError(f"pattern is longer than {MAX_PATTERN_CHARS} characters", field="pattern")
+    # Imported here: this module is loaded at start-up, and most calls never filter by pattern.
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    # Otherwise the library writes every refused pattern to stderr, which is the log stream.
+    options.log_errors = False
     try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise InputError(f"pattern is not a valid regular expression: {exc}", field="pattern") from None
+        regex = re2.compile(pattern.encode("utf-8"), options)
+    except UnicodeEncodeError:
+        raise InputError("pattern is not valid Unicode (it holds a lone surrogate)", field="pattern") from None
+    except re2.error as exc:
+        # The library's message is bytes, e.g. b"invalid perl operator: (?<".
+        reason = b" ".join(a if isinstance(a, bytes) else str(a).encode() for a in exc.args).decode("utf-8", "replace")
+        raise InputError(
+            f"pattern is not a valid regular expression ({reason}); {PATTERN_SYNTAX}", field="pattern"
+        ) from None
+    # Lines are searched as UTF-8 bytes: a lone surrogate in a line (JSON allows one) becomes U+FFFD, not a crash.
+    return lambda text: regex.search(text.encode("utf-8", "replace")) is not None
 
 
 # -- filters and caps -----------------------------------------------------------------------------------------------
@@ -606,12 +677,6 @@ def _contains(search: str | None) -> Callable[[str], bool] | None:
     if not needle:
         return None
     return lambda text: needle in text.casefold()
-
-
-def _searches(regex: re.Pattern[str] | None) -> Callable[[str], bool] | None:
-    if regex is None:
-        return None
-    return lambda text: regex.search(text) is not None
 
 
 def _cap(rendered: list[str], max_lines: int, max_bytes: int) -> tuple[list[str], str | None]:
@@ -790,16 +855,19 @@ _NORMALISERS: tuple[tuple[re.Pattern[str], Replacement], ...] = (
     (re.compile(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"), "<time>"),
     (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b"), "<time>"),
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
-    (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<email>"),
+    # Each starts only where a run of its characters starts: started anywhere inside a run, it backtracks
+    # quadratically on a long one ("ab-ab-ab-..." in a request path that a client chose).
+    (re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), "<email>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<ip>"),
     (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), "<ip>"),
     *_QUOTED,
     (re.compile(r"\b(?:0x)?(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"), "<hex>"),
-    (re.compile(r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}\b"), "<id>"),
+    (re.compile(r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}\b"), "<id>"),
     # Numbers, with a short unit glued to them ("1.7ms", "30s"); SQLSTATEs such as 28P01 stay.
     (re.compile(r"(?<![A-Za-z0-9_])\d+(?:\.\d+)*(?:[a-zA-Z%]{1,3})?(?![A-Za-z0-9_])"), "<n>"),
     (re.compile(r"\s+"), " "),
 )
+_NORMALISED_CHARS = 1_000
 _ACCESS_LINE = re.compile(r'"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) (\S+)[^"]*" (\d{3}) ')
 _MESSAGE_KEYS = ("msg", "message", "event_message")
 _ERROR_KEYS = ("error", "err", "error_description")
@@ -829,7 +897,9 @@ def message_of(text: str) -> str:
 def normalize_message(text: str) -> str:
     """A line reduced to its kind, so that occurrences of one error count together: timestamps, UUIDs, e-mail and
     IP addresses, quoted values, hex and random-looking ids, numbers and masked secrets become placeholders."""
-    normal = message_of(text)
+    # The kind shows in the first part of a message (the result is cut to 300 characters anyway); bounding the
+    # input bounds the work of every pattern below on a line a client or an attacker wrote.
+    normal = message_of(text)[:_NORMALISED_CHARS]
     access = _ACCESS_LINE.search(normal)
     if access is not None:
         # An access-log line is its request and its status: the client, the time and the sizes vary.
@@ -975,7 +1045,8 @@ async def aggregate(
     the most frequent error messages (normalised with :func:`normalize_message`), and the first error since the
     last deployment started (containers are recreated during the deployment, so its start is the cut). The
     deployments are ``deployments``, else ``compose.deployments`` (compose.one), else ``deployment.allByCompose``.
-    ``pattern`` is a case-insensitive regular expression. A service whose logs cannot be read gets a note.
+    ``pattern`` is a case-insensitive RE2 expression (:func:`compile_pattern`). A service whose logs cannot be read
+    gets a note.
 
     Raises:
         InputError: an unknown service or an invalid argument (the field is named).
@@ -986,7 +1057,7 @@ async def aggregate(
     _check_tail(tail_per_service, "tail_per_service")
     _check_caps(max_lines, max_bytes)
     minimum = _check_level(level)
-    regex = _compile_pattern(pattern)
+    test = compile_pattern(pattern)
     window = parse_since(since, now=now)
     end = parse_until(until, now=now)
     known, _ = compose_layout(compose)
@@ -1073,7 +1144,6 @@ async def aggregate(
                     f"the logs read may not reach back to the start of the last deployment ({_iso(start)}): its "
                     "first error may be earlier; widen since or raise tail_per_service to look for it"
                 )
-    test = _searches(regex)
     kept = [record for record in windowed if _at_least(record, minimum) and _matches(record, test)]
     rendered = [line.render(with_service=True) for record in kept for line in record]
     lines, reason = _cap(rendered, max_lines, max_bytes)

@@ -27,13 +27,14 @@ if TYPE_CHECKING:
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
-def validate_host(host: str) -> str:
-    """A DNS host name Traefik can route and Let's Encrypt can certify; lower-cased."""
+def validate_host(host: str, *, field: str = "host") -> str:
+    """A DNS host name Traefik can route and Let's Encrypt can certify; lower-cased. ``field`` names the argument
+    in the error."""
     value = host.strip().lower().rstrip(".")
     if "://" in value or "/" in value or ":" in value:
         raise InputError(
             f"{host!r} is not a host name: give only the name, such as api.example.com (no scheme, port or path)",
-            field="host",
+            field=field,
         )
     try:
         ipaddress.ip_address(value)
@@ -43,14 +44,14 @@ def validate_host(host: str) -> str:
         raise InputError(
             f"{host!r} is an IP address; a domain needs a host name (Let's Encrypt does not certify IPs). Without a "
             "name of your own, an sslip.io name such as api.203-0-113-10.sslip.io works",
-            field="host",
+            field=field,
         )
     labels = value.split(".")
     if len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise InputError(
             f"{host!r} is not a valid host name: use letters, digits and hyphens in dot-separated labels, such as "
             "api.example.com",
-            field="host",
+            field=field,
         )
     return value
 

@@ -448,12 +448,42 @@ def _check_key(key: str) -> None:
         )
 
 
-def _check_value(key: str, value: str) -> None:
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. Each reader of a value takes them
+# its own way: NUL ends a C string, CR, LF and NEL end a line for docker compose or Python, U+2028/U+2029 end one for
+# Dokploy's JavaScript parser, and escape sequences act on whoever reads the text in a terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_TAB = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAKS = frozenset("\n\r\x85\u2028\u2029")
+
+
+def control_character(text: str, *, allow_tab: bool = False) -> str | None:
+    """The first control character (or Unicode line separator) in ``text``, described without quoting it (e.g.
+    "a NUL character (U+0000)"); None when there is none. Tab counts unless ``allow_tab``."""
+    match = (_CONTROL_BUT_TAB if allow_tab else _CONTROL).search(text)
+    if match is None:
+        return None
+    char = match.group(0)
+    if char in _LINE_BREAKS:
+        kind = "a line break"
+    else:
+        kind = {"\0": "a NUL character", "\t": "a tab"}.get(char, "a control character")
+    return f"{kind} (U+{ord(char):04X})"
+
+
+def check_value(key: str, value: str) -> None:
+    """Refuse a value no env line can carry as it is: one that is not a string, or that holds a control character
+    other than tab (a line break, NUL, an escape sequence...).
+
+    Raises:
+        InputError: (field ``key``) naming the character, never quoting the value (it may be a secret).
+    """
     if not isinstance(value, str):
         raise InputError(f"the value of {key} must be a string", field=key)
-    if any(char in value for char in "\n\r\0"):
+    found = control_character(value, allow_tab=True)
+    if found is not None:
         raise InputError(
-            f"the value of {key} holds a line break or NUL character, which an env line cannot carry", field=key
+            f"the value of {key} holds {found}, which an env line cannot carry: use printable text (tab is allowed)",
+            field=key,
         )
 
 
@@ -486,9 +516,9 @@ def quote_value(value: str) -> str:
     Plain when every character is one all .env readers take literally; single quotes (no escapes, no
     interpolation) when the value has ``$``, blanks, ``#``, quotes or anything else; double quotes when it holds
     a single quote or ends with a backslash, escaping only ``\\``, ``"`` and ``$`` (as ``$$``). Raises InputError
-    for line breaks and NUL, which no env line can carry.
+    for control characters but tab (line breaks, NUL), which no env line can carry (see :func:`check_value`).
     """
-    _check_value("value", value)
+    check_value("value", value)
     if _PLAIN.match(value):
         return value
     if _single_quote_ok(value):
@@ -595,7 +625,7 @@ class EnvFile:
             _check_key(key)
         for key, value in to_set.items():
             _check_key(key)
-            _check_value(key, value)
+            check_value(key, value)
             if key in to_unset:
                 raise InputError(f"{key} is both set and unset; keep one", field=key)
         result = self

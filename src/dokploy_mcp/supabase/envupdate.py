@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.supabase.env import KEY_PATTERN, EnvChange, EnvFile, diff
+from dokploy_mcp.supabase.env import KEY_PATTERN, EnvChange, EnvFile, check_value, control_character, diff
 from dokploy_mcp.supabase.keys import decode_key, generate_secret
 from dokploy_mcp.supabase.validate import REQUIRED
 
@@ -136,6 +136,31 @@ def _keep_only_effective(env: EnvFile, names: Sequence[str]) -> tuple[EnvFile, d
     return result, removed
 
 
+def _check_name(name: object, argument: str) -> None:
+    """Refuse a name that is not a variable, or one this tool must not change (InputError naming it)."""
+    if not isinstance(name, str) or not KEY_PATTERN.match(name):
+        # A name with control characters in it is named by the argument: the field goes into the answer as it is.
+        field = name if isinstance(name, str) and control_character(name) is None else argument
+        raise InputError(
+            f"{name!r} is not a variable name: use letters, digits and underscores, not starting with a digit "
+            "(e.g. SITE_URL)",
+            field=field,
+        )
+    if name == "JWT_SECRET":
+        raise InputError(
+            "JWT_SECRET is not changed by dokploy_update_env: every key is signed with it. Use "
+            "dokploy_regenerate_keys with mode 'rotate' (new secret, new keys, redeploy, verification)",
+            field="JWT_SECRET",
+        )
+    if name == "POSTGRES_PASSWORD":
+        raise InputError(
+            "POSTGRES_PASSWORD is not changed by dokploy_update_env: after the first start the database's roles "
+            "keep the old password, so changing the variable alone breaks every service. Change it with ALTER "
+            "USER inside the database for each role first (see the template's instructions)",
+            field="POSTGRES_PASSWORD",
+        )
+
+
 def plan_env_update(
     env: EnvFile,
     *,
@@ -153,26 +178,12 @@ def plan_env_update(
     generate = list(dict.fromkeys(generate))
     current = env.as_dict()
     notes: list[str] = []
-    for name in [*wanted, *unset, *generate]:
-        if not isinstance(name, str) or not KEY_PATTERN.match(name):
-            raise InputError(
-                f"{name!r} is not a variable name: use letters, digits and underscores, not starting with a digit "
-                "(e.g. SITE_URL)",
-                field=str(name),
-            )
-        if name == "JWT_SECRET":
-            raise InputError(
-                "JWT_SECRET is not changed by dokploy_update_env: every key is signed with it. Use "
-                "dokploy_regenerate_keys with mode 'rotate' (new secret, new keys, redeploy, verification)",
-                field="JWT_SECRET",
-            )
-        if name == "POSTGRES_PASSWORD":
-            raise InputError(
-                "POSTGRES_PASSWORD is not changed by dokploy_update_env: after the first start the database's roles "
-                "keep the old password, so changing the variable alone breaks every service. Change it with ALTER "
-                "USER inside the database for each role first (see the template's instructions)",
-                field="POSTGRES_PASSWORD",
-            )
+    for argument, names in (("set", list(wanted)), ("unset", unset), ("generate", generate)):
+        for name in names:
+            _check_name(name, argument)
+    for name, value in wanted.items():
+        # Before any rule derives other values from it (the URL trio): the error then names the variable given.
+        check_value(name, value)
     for name in generate:
         if name not in GENERATABLE:
             raise InputError(

@@ -30,6 +30,7 @@ from dokploy_mcp.dokploy.models import Compose, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.domains import validate_host
+from dokploy_mcp.supabase.env import control_character
 from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
 from dokploy_mcp.supabase.operations import EnvWriteError, log_masker, write_env
 from dokploy_mcp.supabase.stack import (
@@ -65,12 +66,12 @@ def dns_safe(name: str) -> str:
 
 
 class SmtpSettings(BaseModel):
-    host: str = Field(description="SMTP server host, e.g. smtp.resend.com")
+    host: str = Field(min_length=1, max_length=253, description="SMTP server host, e.g. smtp.resend.com")
     port: int = Field(default=587, ge=1, le=65535)
-    user: str = Field(description="SMTP user name")
-    password: SecretStr = Field(description="SMTP password (never shown)")
-    admin_email: str = Field(description="the sender address of auth e-mails")
-    sender_name: str = Field(default="Supabase", description="the sender name of auth e-mails")
+    user: str = Field(max_length=512, description="SMTP user name")
+    password: SecretStr = Field(max_length=1024, description="SMTP password (never shown)")
+    admin_email: str = Field(max_length=320, description="the sender address of auth e-mails")
+    sender_name: str = Field(default="Supabase", max_length=256, description="the sender name of auth e-mails")
 
 
 @dataclass
@@ -148,8 +149,9 @@ async def run_wizard(
     progress: Progress | None = None,
     gateway_factory: GatewayFactory | None = None,
 ) -> WizardResult:
+    _refuse_control_characters(spec)
     slug = dns_safe(spec.project)
-    domain = validate_host(spec.domain) if spec.domain else None
+    domain = validate_host(spec.domain, field="domain") if spec.domain else None
     if spec.template_dir and spec.template_mirror:
         raise InputError("give template_dir or template_mirror, not both", field="template_dir")
     run = _Run(WizardResult(status="failed", project=slug, steps_done=[]), progress, reveal=spec.reveal)
@@ -171,6 +173,31 @@ async def run_wizard(
         run.result.resume = _resume_hint(run, spec)
         return run.result
     return run.result
+
+
+def _refuse_control_characters(spec: WizardInput) -> None:
+    """Refuse text arguments holding control characters before anything is created: a NUL in a path stops the
+    file API with a bare ValueError, and the others would reach Dokploy's names or the env. SMTP values end up
+    in the env, where a tab is legal."""
+    texts = {
+        "project": spec.project,
+        "stack_name": spec.stack_name,
+        "domain": spec.domain,
+        "site_url": spec.site_url,
+        "server_id": spec.server_id,
+        "template_mirror": spec.template_mirror,
+        "template_dir": spec.template_dir,
+    }
+    env_texts: dict[str, str | None] = {}
+    if spec.smtp is not None:
+        smtp = spec.smtp
+        texts.update({"smtp.host": smtp.host, "smtp.user": smtp.user, "smtp.admin_email": smtp.admin_email})
+        env_texts = {"smtp.password": smtp.password.get_secret_value(), "smtp.sender_name": smtp.sender_name}
+    for fields, allow_tab in ((texts, False), (env_texts, True)):
+        for field, text in fields.items():
+            found = control_character(text, allow_tab=allow_tab) if text else None
+            if found is not None:
+                raise InputError(f"{field} holds {found}: give printable text", field=field)
 
 
 def _resume_hint(run: _Run, spec: WizardInput) -> str:

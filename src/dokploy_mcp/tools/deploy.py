@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from dokploy_mcp.confirm import MAX_TOKEN_CHARS
 from dokploy_mcp.dokploy.deploy import DeployReport
 from dokploy_mcp.registry import ToolSpec
 from dokploy_mcp.supabase.inventory import ServerInventory
@@ -18,11 +19,22 @@ if TYPE_CHECKING:
     from dokploy_mcp.dokploy.models import Domain
     from dokploy_mcp.supabase.env import EnvChange
 
+#: Bounds of text arguments: a stack address or a name, a host name (RFC 1035), a URL, a path, an env file.
+MAX_ADDRESS_CHARS = 512
+MAX_HOST_CHARS = 253
+MAX_URL_CHARS = 2_048
+MAX_PATH_CHARS = 4_096
+MAX_ENV_CHARS = 1_000_000
+MAX_VARIABLES = 500
+VariableName = Annotated[str, Field(min_length=1, max_length=256)]
+
 StackArg = Annotated[
     str,
     Field(
+        min_length=1,
+        max_length=MAX_ADDRESS_CHARS,
         description="the stack: its address from dokploy_list_instances, a compose id, or project/compose or "
-        "project/environment/compose, optionally prefixed with server:"
+        "project/environment/compose, optionally prefixed with server:",
     ),
 ]
 RevealArg = Annotated[
@@ -46,7 +58,11 @@ class InstanceList(BaseModel):
 async def dokploy_list_instances(
     ctx: ToolContext,
     server: Annotated[
-        str | None, Field(description="only this Dokploy server (a name from the instances file); default: all")
+        str | None,
+        Field(
+            max_length=MAX_ADDRESS_CHARS,
+            description="only this Dokploy server (a name from the instances file); default: all",
+        ),
     ] = None,
 ) -> InstanceList:
     """List every Supabase stack on the configured Dokploy servers: address, path, status, public URL and last
@@ -66,11 +82,17 @@ async def dokploy_validate_config(
     ctx: ToolContext,
     stack: Annotated[
         str | None,
-        Field(description="the stack to check (address, compose id or project/compose); or give env_text instead"),
+        Field(
+            max_length=MAX_ADDRESS_CHARS,
+            description="the stack to check (address, compose id or project/compose); or give env_text instead",
+        ),
     ] = None,
     env_text: Annotated[
         str | None,
-        Field(description="raw env text (KEY=VALUE lines) to check offline, without a stack; secrets are not echoed"),
+        Field(
+            max_length=MAX_ENV_CHARS,
+            description="raw env text (KEY=VALUE lines) to check offline, without a stack; secrets are not echoed",
+        ),
     ] = None,
 ) -> ValidationReport:
     """Check a Supabase stack's configuration: keys against JWT_SECRET, weak or example secrets, URLs vs the domain,
@@ -119,12 +141,19 @@ async def dokploy_update_env(
     ctx: ToolContext,
     stack: StackArg,
     set: Annotated[
-        dict[str, str], Field(description="variables to set, {NAME: value}; comments and other variables are kept")
+        dict[VariableName, Annotated[str, Field(max_length=MAX_ENV_CHARS)]],
+        Field(
+            max_length=MAX_VARIABLES,
+            description="variables to set, {NAME: value}; comments and other variables are kept",
+        ),
     ] = {},  # noqa: B006 - pydantic copies defaults, and the SDK builds the schema from this signature
-    unset: Annotated[list[str], Field(description="variables to remove")] = [],  # noqa: B006
+    unset: Annotated[list[VariableName], Field(max_length=MAX_VARIABLES, description="variables to remove")] = [],  # noqa: B006
     generate: Annotated[
-        list[str],
-        Field(description="variables to set to a fresh random secret, e.g. DASHBOARD_PASSWORD (masked unless reveal)"),
+        list[VariableName],
+        Field(
+            max_length=MAX_VARIABLES,
+            description="variables to set to a fresh random secret, e.g. DASHBOARD_PASSWORD (masked unless reveal)",
+        ),
     ] = [],  # noqa: B006
     dry_run: Annotated[bool, Field(description="only show the diff; change nothing")] = False,
     redeploy: RedeployArg = False,
@@ -234,20 +263,31 @@ async def manage_domain(
         Field(description="list the domains; add the kong domain; update its host or https; remove one"),
     ] = "list",
     host: Annotated[
-        str | None, Field(description="for add/update: the host name, e.g. api.example.com (no scheme or path)")
+        str | None,
+        Field(
+            max_length=MAX_HOST_CHARS,
+            description="for add/update: the host name, e.g. api.example.com (no scheme or path)",
+        ),
     ] = None,
     https: Annotated[
         bool | None,
         Field(description="for add/update: serve over https with a Let's Encrypt certificate (add defaults to true)"),
     ] = None,
     domain_id: Annotated[
-        str | None, Field(description="for update/remove when the stack has several domains: which one")
+        str | None,
+        Field(
+            max_length=MAX_ADDRESS_CHARS, description="for update/remove when the stack has several domains: which one"
+        ),
     ] = None,
     dry_run: Annotated[bool, Field(description="for add/update: show what would change, change nothing")] = False,
     redeploy: RedeployArg = False,
     wait_seconds: WaitArg = 900,
     confirm_token: Annotated[
-        str | None, Field(description="for remove: the token from the preview (call without it first)")
+        str | None,
+        Field(
+            max_length=MAX_TOKEN_CHARS,
+            description="for remove: the token from the preview (call without it first)",
+        ),
     ] = None,
 ) -> DomainResult:
     """List, add, update or remove the public domain of a Supabase stack (kong, port 8000), keeping API_EXTERNAL_URL,
@@ -372,7 +412,8 @@ async def dokploy_regenerate_keys(
     ] = True,
     wait_seconds: WaitArg = 900,
     confirm_token: Annotated[
-        str | None, Field(description="the token from the preview; without it nothing changes")
+        str | None,
+        Field(max_length=MAX_TOKEN_CHARS, description="the token from the preview; without it nothing changes"),
     ] = None,
     reveal: RevealArg = False,
 ) -> RegenerateResult:
@@ -451,7 +492,9 @@ async def dokploy_setup_wizard(
     project: Annotated[
         str,
         Field(
-            min_length=1, description="project name; made DNS-safe for Dokploy, the original kept as its description"
+            min_length=1,
+            max_length=MAX_ADDRESS_CHARS,
+            description="project name; made DNS-safe for Dokploy, the original kept as its description",
         ),
     ],
     stack_name: Annotated[
@@ -460,33 +503,49 @@ async def dokploy_setup_wizard(
     domain: Annotated[
         str | None,
         Field(
+            max_length=MAX_HOST_CHARS,
             description="public host name of the API and Studio, e.g. api.example.com (DNS must point at the "
-            "Dokploy server); default: keep the sslip.io name Dokploy generates"
+            "Dokploy server); default: keep the sslip.io name Dokploy generates",
         ),
     ] = None,
     https: Annotated[bool, Field(description="serve the domain over https with Let's Encrypt")] = True,
     site_url: Annotated[
         str | None,
-        Field(description="your application's URL, where auth sends users back, e.g. https://app.example.com"),
+        Field(
+            max_length=MAX_URL_CHARS,
+            description="your application's URL, where auth sends users back, e.g. https://app.example.com",
+        ),
     ] = None,
     smtp: Annotated[
         SmtpSettings | None, Field(description="mail server for auth e-mails; without it confirmations are not sent")
     ] = None,
     server: Annotated[
-        str | None, Field(description="the Dokploy server (a name from the instances file); default: the default one")
+        str | None,
+        Field(
+            max_length=MAX_ADDRESS_CHARS,
+            description="the Dokploy server (a name from the instances file); default: the default one",
+        ),
     ] = None,
     server_id: Annotated[
-        str | None, Field(description="Dokploy's id of a remote server to deploy on; default: the Dokploy host")
+        str | None,
+        Field(
+            max_length=MAX_ADDRESS_CHARS,
+            description="Dokploy's id of a remote server to deploy on; default: the Dokploy host",
+        ),
     ] = None,
     template_mirror: Annotated[
         str | None,
-        Field(description="base URL of a Dokploy templates mirror, when the host cannot reach the catalogue"),
+        Field(
+            max_length=MAX_URL_CHARS,
+            description="base URL of a Dokploy templates mirror, when the host cannot reach the catalogue",
+        ),
     ] = None,
     template_dir: Annotated[
         str | None,
         Field(
+            max_length=MAX_PATH_CHARS,
             description="a folder on this MCP server's machine with docker-compose.yml and template.toml: imported "
-            "offline"
+            "offline",
         ),
     ] = None,
     wait_seconds: Annotated[
