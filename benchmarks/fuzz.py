@@ -24,13 +24,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.protocol
 
-from tests.protocol.fuzz_harness import Stand, arguments, problems, stand
+from tests.protocol.fuzz_harness import fuzz_tool, stand
 
 
 @contextlib.contextmanager
@@ -45,29 +43,6 @@ def throwaway_database(admin_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def fuzz_tool(server: Stand, name: str, calls: int) -> tuple[Counter[str], list[str], float]:
-    tool = next(tool for tool in server.tools if tool.name == name)
-    outcome: Counter[str] = Counter()
-    found: list[str] = []
-
-    @settings(
-        max_examples=calls,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-    )
-    @given(data=st.data())
-    def call(data: st.DataObject) -> None:
-        args = data.draw(arguments(tool, server))
-        result = server.call(name, args)
-        outcome["no answer" if result is None else "error" if result.is_error else "result"] += 1
-        found.extend(problems(tool, args, result))
-
-    started = time.perf_counter()
-    call()
-    return outcome, found, time.perf_counter() - started
 
 
 def main() -> int:
@@ -89,7 +64,10 @@ def main() -> int:
         stand(database_url, Path(tmp)) as server,
     ):
         for tool in server.tools:
-            outcome, found, seconds = fuzz_tool(server, tool.name, options.calls_per_tool)
+            started = time.perf_counter()
+            run = fuzz_tool(server, tool.name, options.calls_per_tool)
+            seconds = time.perf_counter() - started
+            outcome, found = run.counts, run.problems
             calls = sum(outcome.values())
             print(
                 f"| `{tool.name}` | {calls:,} | {outcome['error']:,} | {outcome['result']:,} | {len(found)} | "

@@ -14,23 +14,12 @@ import pytest
 from dokploy_mcp.config import load_settings
 from dokploy_mcp.registry import build_tools
 from dokploy_mcp.tools import all_specs
-
-
-def _inline(schema: Any, defs: dict[str, Any]) -> Any:
-    """The schema with each local $ref replaced by its definition, so that nested models are checked too."""
-    if isinstance(schema, list):
-        return [_inline(item, defs) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        return _inline(defs[ref.removeprefix("#/$defs/")], defs)
-    return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+from tests.protocol.fuzz_harness import inline_refs
 
 
 def _tools(read_only: bool) -> dict[str, dict[str, Any]]:
     return {
-        tool.name: _inline(tool.parameters, tool.parameters.get("$defs", {}))
+        tool.name: inline_refs(tool.parameters, tool.parameters.get("$defs", {}))
         for tool in build_tools(all_specs(), load_settings(read_only=read_only))
     }
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import string
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ import anyio
 import httpx
 import jsonschema
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from mcp import Client
@@ -207,16 +209,16 @@ def _capped(name: str, schema: dict[str, Any]) -> st.SearchStrategy[Any] | None:
     return st.integers(min_value=low, max_value=max(low, MAX_WAIT_S))
 
 
-def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+def inline_refs(schema: Any, defs: dict[str, Any]) -> Any:
     """The schema with every local ``$ref`` replaced by its definition."""
     if isinstance(schema, list):
-        return [_inline(item, defs) for item in schema]
+        return [inline_refs(item, defs) for item in schema]
     if not isinstance(schema, dict):
         return schema
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        return _inline(defs[ref.removeprefix("#/$defs/")], defs)
-    return {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+        return inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+    return {key: inline_refs(value, defs) for key, value in schema.items() if key != "$defs"}
 
 
 def _value(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -249,7 +251,7 @@ def _object(schema: dict[str, Any], overrides: dict[str, st.SearchStrategy[Any]]
 
 def arguments(tool: Tool, stand: Stand) -> st.SearchStrategy[dict[str, Any]]:
     """Arguments valid for the tool's schema (mostly), or arbitrary JSON per argument (sometimes)."""
-    schema = _inline(tool.input_schema, tool.input_schema.get("$defs", {}))
+    schema = inline_refs(tool.input_schema, tool.input_schema.get("$defs", {}))
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
     overrides = _overrides(stand)
@@ -305,3 +307,36 @@ def problems(tool: Tool, arguments: dict[str, Any], result: CallToolResult | Non
         except jsonschema.ValidationError as exc:
             return [f"{call}: the result does not match the output schema: {exc.message[:200]}"]
     return []
+
+
+# -- a run --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What one tool answered: counts by kind of answer, and every improper answer."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+
+def fuzz_tool(server: Stand, name: str, calls: int) -> Run:
+    """``calls`` generated calls of one tool (hypothesis stops earlier when a tool has fewer distinct inputs)."""
+    tool = next(tool for tool in server.tools if tool.name == name)
+    run = Run()
+
+    @settings(
+        max_examples=calls,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
+    @given(data=st.data())
+    def call(data: st.DataObject) -> None:
+        args = data.draw(arguments(tool, server), label="arguments")
+        result = server.call(name, args)
+        run.counts["no answer" if result is None else "error" if result.is_error else "result"] += 1
+        run.problems.extend(problems(tool, args, result))
+
+    call()
+    return run
