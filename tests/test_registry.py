@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import pytest
 from mcp import Client
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import TextContent
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dokploy_mcp import redact
 from dokploy_mcp.config import load_settings
@@ -225,3 +227,28 @@ def test_compact_schema_keeps_anyof_for_enums() -> None:
 
     optional_enum = {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]}
     assert compact_schema(optional_enum) == optional_enum
+
+
+async def test_refused_arguments_name_the_argument_and_what_is_accepted() -> None:
+    async def bounded(
+        count: Annotated[int, Field(ge=1, le=10)],
+        mode: Literal["a", "b"] | None = None,
+        name: Annotated[str, Field(max_length=5)] = "x",
+    ) -> Echo:
+        """Takes bounded arguments."""
+        return Echo(value=str(count))
+
+    spec = ToolSpec(name="bounded", title="B", toolset="core", handler=bounded, read_only=True)
+    secret = "hunter2-" + "x" * 50
+    async with Client(build_server(load_settings(), specs=[spec])) as client:
+        answers = [
+            await client.call_tool("bounded", arguments)
+            for arguments in ({"count": 11}, {"count": 1, "mode": "c"}, {"count": 1, "name": secret}, {})
+        ]
+    texts = [answer.content[0].text for answer in answers if isinstance(answer.content[0], TextContent)]
+    assert all(answer.is_error for answer in answers) and len(texts) == 4
+    assert "Invalid count: Input should be less than or equal to 10; accepted: integer, from 1 to 10" in texts[0]
+    assert "Invalid mode: " in texts[1] and 'one of "a", "b"' in texts[1]
+    assert "Invalid name: " in texts[2] and "0 to 5 characters" in texts[2] and "hunter2" not in texts[2]
+    assert "Invalid count: Field required" in texts[3]
+    assert all("errors.pydantic.dev" not in text and "input_value" not in text for text in texts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
+from pydantic import ValidationError
 
 from dokploy_mcp.config import TOOLSETS, Settings
 from dokploy_mcp.errors import DokployMCPError
@@ -167,6 +169,71 @@ def _nullable_as_type_list(schema: dict[str, Any]) -> dict[str, Any]:
     return folded
 
 
+class CheckedTool(Tool):
+    """A tool whose refused arguments are answered in one sentence per argument, naming it and its accepted range.
+
+    The SDK answers pydantic's own report ("1 validation error for execute_sqlArguments ... Input should be less
+    than or equal to 600000 [type=..., input_value=..., ...] For further information visit ..."): it names only the
+    bound crossed, echoes the value (possibly a secret, possibly megabytes) and a link. This says what is accepted,
+    taken from the schema the model sees, so the schema and the answer cannot disagree.
+    """
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            self.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            raise ToolError(f"Error executing tool {self.name}: {refusal(exc, self.parameters)}") from exc
+        return await super().run(arguments, context, convert_result=convert_result)
+
+
+def refusal(exc: ValidationError, schema: dict[str, Any]) -> str:
+    """One sentence per refused argument: its name, what was wrong, what is accepted."""
+    properties: dict[str, Any] = schema.get("properties", {})
+    sentences: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = [str(part) for part in error.get("loc", ())]
+        name = location[0] if location else "arguments"
+        where = ".".join(location) or name
+        accepted = accepted_values(properties.get(name, {}))
+        why = str(error.get("msg", "is not valid")).rstrip(".")
+        sentences.append(f"Invalid {where}: {why}" + (f"; accepted: {accepted}" if accepted else ""))
+    return ". ".join(dict.fromkeys(sentences)) or "the arguments are not valid"
+
+
+def accepted_values(schema: dict[str, Any]) -> str:
+    """What a property's schema accepts, in words (bounds, lengths, choices, type)."""
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        words = [accepted_values(branch) for branch in branches if isinstance(branch, dict)]
+        return " or ".join(word for word in words if word)
+    parts: list[str] = []
+    kinds = schema.get("type")
+    kind_list = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    if "enum" in schema:
+        parts.append("one of " + ", ".join(json.dumps(value) for value in schema["enum"]))
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    if low is not None or high is not None:
+        below = "more than" if "exclusiveMinimum" in schema else "from"
+        parts.append(
+            f"{below} {low} to {high}"
+            if low is not None and high is not None
+            else f"{below} {low}"
+            if low is not None
+            else f"at most {high}"
+        )
+    for key, unit in (("minLength", "characters"), ("minItems", "items"), ("minProperties", "entries")):
+        maximum = schema.get(key.replace("min", "max"))
+        if key in schema or maximum is not None:
+            parts.append(
+                f"{schema.get(key, 0)} to {maximum} {unit}" if maximum is not None else f"at least {schema[key]} {unit}"
+            )
+    named = [kind for kind in kind_list if kind]
+    if named:
+        parts.insert(0, " or ".join(named))
+    return ", ".join(parts)
+
+
 def build_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[Tool]:
     """SDK tool objects for the selected specs, each behind :func:`guard`."""
     tools: list[Tool] = []
@@ -175,7 +242,7 @@ def build_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[Tool]:
         if spec.name in seen:
             raise ValueError(f"tool {spec.name!r} is declared twice")
         seen.add(spec.name)
-        tool = Tool.from_function(
+        tool = CheckedTool.from_function(
             guard(spec, settings),
             name=spec.name,
             title=spec.title,
