@@ -193,3 +193,9 @@ async def test_too_large_to_check_on_the_write_path_needs_confirmation(
     assert preview["rows"] == []
     ran = await call(direct, "execute_sql", sql=text, allow_write=True, confirm_token=preview["confirm_token"])
     assert ran["rows"] == [[5_000]]
+
+
+async def test_too_large_to_check_is_refused_on_a_stack_even_with_allow_write(stack: Client) -> None:
+    text = "SELECT array_length(ARRAY[" + ", ".join(["(1)"] * 5_000) + "], 1) AS total"
+    message = await error(stack, "execute_sql", target="shop/supabase", sql=text, allow_write=True)
+    assert "split it" in message and "confirm_token" not in message

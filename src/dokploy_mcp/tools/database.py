@@ -222,6 +222,12 @@ async def _run_sql(
         raise InputError("this server runs read-only (DOKPLOY_MCP_READ_ONLY): writes are off", field="allow_write")
     opened = await open_route(rt, target)
     try:
+        if classified.kind == "unchecked" and opened.route != "direct":
+            # pg-meta runs whatever the text holds, several statements included: there it must be checked.
+            raise SqlRefused(
+                "the SQL is too large or too deeply nested to check, and a stack's pg-meta route runs only "
+                "statements proven to be one: split it into smaller statements"
+            )
         if allow_write and classified.destructive:
             arguments = {"sql": sql, "target": target, "params": params, "role": role, "jwt_claims": jwt_claims}
             if confirm_token is None:
