@@ -151,6 +151,7 @@ def _run(args: argparse.Namespace) -> int:
     from dokploy_mcp.config import load_dokploy_servers, load_settings
 
     settings = load_settings(**_overrides(args))
+    _check_toolsets(settings)
     servers = load_dokploy_servers(settings)
     configure_logging(settings.log_level)
     if args.command == "tools":
@@ -158,6 +159,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "doctor":
         return _doctor(settings, servers)
     return _serve(settings, servers)
+
+
+def _check_toolsets(settings: Settings) -> None:
+    from dokploy_mcp.registry import check_toolsets
+    from dokploy_mcp.tools import all_specs
+
+    check_toolsets(settings, all_specs())
 
 
 def _serve(settings: Settings, servers: DokployServers) -> int:

@@ -26,7 +26,7 @@ from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
 from dokploy_mcp.config import TOOLSETS, Settings
-from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.errors import ConfigurationError, DokployMCPError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.redact import scrub
 
@@ -95,6 +95,26 @@ def select_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[ToolSpec
             spec = spec.read_only_form
         selected.append(spec)
     return selected
+
+
+def built_toolsets(specs: Iterable[ToolSpec]) -> list[str]:
+    """The toolsets that have at least one tool, in catalogue order."""
+    present = {spec.toolset for spec in specs}
+    return [name for name in TOOLSETS if name in present]
+
+
+def check_toolsets(settings: Settings, specs: Iterable[ToolSpec]) -> None:
+    """Refuse a selection that names a toolset without tools yet (all, the default, takes the built ones)."""
+    if set(settings.toolsets) == set(TOOLSETS):
+        return
+    built = built_toolsets(specs)
+    empty = [name for name in settings.toolsets if name not in built]
+    if empty:
+        raise ConfigurationError(
+            f"invalid DOKPLOY_MCP_TOOLSETS (--toolsets): {', '.join(empty)} has no tools yet in this version; "
+            f"choose from: all, {', '.join(built)}",
+            setting="DOKPLOY_MCP_TOOLSETS",
+        )
 
 
 def guard(spec: ToolSpec, settings: Settings) -> Handler:
