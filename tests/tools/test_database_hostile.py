@@ -199,3 +199,9 @@ async def test_too_large_to_check_is_refused_on_a_stack_even_with_allow_write(st
     text = "SELECT array_length(ARRAY[" + ", ".join(["(1)"] * 5_000) + "], 1) AS total"
     message = await error(stack, "execute_sql", target="shop/supabase", sql=text, allow_write=True)
     assert "split it" in message and "confirm_token" not in message
+
+
+async def test_an_empty_params_list_runs_the_text_that_was_checked(direct: Client) -> None:  # noqa: F811 - fixture
+    """'%%' is one operator token to the parser; psycopg's conversion would send '%': the checked text is the sent."""
+    result = await call(direct, "execute_sql", sql="SELECT '100%%' AS x", params=[])
+    assert result["rows"] == [["100%%"]]

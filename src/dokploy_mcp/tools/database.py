@@ -201,6 +201,9 @@ async def _run_sql(
     from dokploy_mcp.postgres.sqlguard import Classified, SqlRefused, SqlTooComplex, classify
 
     rt = runtime(ctx)
+    # No parameters at all, not an empty list: with a list the client sends psycopg's conversion ('%%' becomes '%'),
+    # without one the text as it is; the guard must check the one that runs.
+    params = params or None
     try:
         # The guard checks the text that runs: with params, psycopg's conversion to $n (values bound apart).
         classified = classify(numbered(sql, params), params=len(params)) if params else classify(sql)
