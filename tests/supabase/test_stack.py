@@ -15,6 +15,7 @@ from dokploy_mcp.config import DokployServerConfig, DokployServers
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.models import Compose, Deployment, Domain
 from dokploy_mcp.errors import ConfigurationError, InputError
+from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.stack import (
     NotASupabaseStackError,
     StackAddress,
@@ -415,3 +416,18 @@ async def test_gather_bounded_of_nothing_is_nothing() -> None:
         raise AssertionError("never called")
 
     assert await gather_bounded([], work, 4) == []
+
+
+def test_loading_a_stack_teaches_the_scrubber_its_secrets() -> None:
+    from dokploy_mcp.redact import scrub
+
+    fake = FakeDokploy()
+    compose = fake.add_supabase_stack("scrub", "supabase")
+    env = EnvFile.parse(compose["env"])
+    secret = env.get("JWT_SECRET") or ""
+    password = env.get("POSTGRES_PASSWORD") or ""
+    anon = env.get("ANON_KEY") or ""
+    ref = StackRef("default", compose["composeId"], "scrub", "production", "supabase")
+    SupabaseStack.from_compose(ref, Compose.model_validate(compose))
+    text = scrub(f"Dokploy echoed {secret} and {password}; the anon key {anon} is public")
+    assert secret not in text and password not in text and anon in text

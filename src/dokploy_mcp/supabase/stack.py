@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 import anyio
 
+from dokploy_mcp import redact
 from dokploy_mcp.config import DokployServers
 from dokploy_mcp.dokploy.errors import DokployNotFoundError
 from dokploy_mcp.dokploy.models import Compose, Deployment, Domain, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.secrets import is_secret
 
 if TYPE_CHECKING:
     # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
@@ -206,7 +208,11 @@ class SupabaseStack:
 
     @classmethod
     def from_compose(cls, ref: StackRef, compose: Compose) -> SupabaseStack:
-        stack = cls(ref, compose, EnvFile.parse(compose.env or ""), compose_services(compose))
+        env = EnvFile.parse(compose.env or "")
+        stack = cls(ref, compose, env, compose_services(compose))
+        # The stack's secrets are secrets this process now knows: no error or log line may carry them from here on.
+        names = env.keys()
+        redact.remember(*(env.get(name) for name in names if is_secret(name)))
         if not is_supabase(compose):
             raise NotASupabaseStackError(
                 f"{ref.path} (id {ref.compose_id}) is a compose but not a Supabase stack (it needs the kong, auth "
