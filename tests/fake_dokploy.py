@@ -464,8 +464,8 @@ class FakeDokploy:
             fields = {p["name"]: (p.get("schema", {}), bool(p.get("required"))) for p in op.get("parameters", [])}
         else:
             schema = op.get("requestBody", {}).get("content", {}).get(_JSON, {}).get("schema", {})
-            required = set(schema.get("required", []))
-            fields = {name: (sub, name in required) for name, sub in schema.get("properties", {}).items()}
+            required_names = set(schema.get("required", []))
+            fields = {name: (sub, name in required_names) for name, sub in schema.get("properties", {}).items()}
         data: dict[str, Any] = {}
         issues: list[dict[str, Any]] = []
         for name, (schema, required) in fields.items():
@@ -539,7 +539,7 @@ class FakeDokploy:
         return domain
 
     def _new_project(self, name: str, description: str | None, env: str | None) -> dict[str, Any]:
-        project = _recorded("project.create", "project")
+        project: dict[str, Any] = _recorded("project.create", "project")
         project.update(
             {
                 "projectId": new_id(),
@@ -551,7 +551,7 @@ class FakeDokploy:
             }
         )
         self.projects[project["projectId"]] = project
-        environment = _recorded("project.create", "environment")
+        environment: dict[str, Any] = _recorded("project.create", "environment")
         environment.update({"environmentId": new_id(), "createdAt": self._now(), "projectId": project["projectId"]})
         self.environments[environment["environmentId"]] = environment
         return project
@@ -574,7 +574,7 @@ class FakeDokploy:
         compose_type: str = "docker-compose",
         server_id: str | None = None,
     ) -> dict[str, Any]:
-        compose = _recorded("compose.create--supabase")
+        compose: dict[str, Any] = _recorded("compose.create--supabase")
         compose.update(
             {
                 "composeId": new_id(),
@@ -596,7 +596,7 @@ class FakeDokploy:
         return compose
 
     def _insert_domain(self, fields: dict[str, Any]) -> dict[str, Any]:
-        domain = _recorded("domain.create")
+        domain: dict[str, Any] = _recorded("domain.create")
         self._unique_config_key += 1
         domain.update(
             {
@@ -693,7 +693,7 @@ class FakeDokploy:
         return outcome.status
 
     def _queue_deployment(self, compose: dict[str, Any], title: str, description: str) -> dict[str, Any]:
-        deployment = _recorded("deployment.allByCompose--first-deploy-running", 0)
+        deployment: dict[str, Any] = _recorded("deployment.allByCompose--first-deploy-running", 0)
         created = self._now()
         stamp = self._clock.strftime("%Y-%m-%d:%H:%M:%S")
         app_name = compose["appName"]
@@ -774,7 +774,7 @@ class FakeDokploy:
         mounts = len(self._compose_mounts(compose["composeId"])) if compose else 0
         base = _FAILED_LOG if deployment["status"] == "error" else _SUCCESS_LOG
         services = _services(self._deployed_files.get(compose["composeId"])) if compose else []
-        lines = []
+        lines: list[str] = []
         for line in base.split("\n"):
             if "_web_1" in line:
                 lines.extend(line.replace("_web_1", f"_{service}_1") for service in services or ["web"])

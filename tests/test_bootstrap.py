@@ -15,7 +15,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from dokploy_mcp.bootstrap import BootstrapError, bootstrap, client_config_snippet, write_key_file
+from dokploy_mcp.bootstrap import BootstrapError, BootstrapResult, bootstrap, client_config_snippet, write_key_file
 from dokploy_mcp.errors import ConfigurationError, InputError
 from dokploy_mcp.redact import scrub
 from tests.dokploy.recordings import BASE_URL, TEST_API_KEY, load, replay
@@ -47,7 +47,9 @@ class FakeTime:
         self.now += seconds
 
 
-async def run(key_file: Path, *, email: str | None = ADMIN["email"], password: SecretStr | None = PASSWORD) -> object:
+async def run(
+    key_file: Path, *, email: str | None = ADMIN["email"], password: SecretStr | None = PASSWORD
+) -> BootstrapResult:
     return await bootstrap(url=BASE_URL, email=email, password=password, key_file=key_file, key_name="mcp")
 
 

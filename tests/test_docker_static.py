@@ -114,7 +114,7 @@ def exec_form(args: str) -> list[str]:
 
 def split_flags(words: list[str]) -> tuple[dict[str, str], list[str]]:
     flags: dict[str, str] = {}
-    rest = []
+    rest: list[str] = []
     for word in words:
         if word.startswith("--") and not rest:
             key, _, value = word[2:].partition("=")
@@ -222,12 +222,12 @@ def dockerfile_problems(path: Path, context: Path) -> list[str]:
             if source_stage is not None and source_stage not in names and ":" not in source_stage:
                 problems.append(f"{where}: COPY --from={source_stage} names no stage and no pinned image")
     for keyword in ("ENTRYPOINT", "CMD", "HEALTHCHECK"):
-        args = docker.last(keyword)
-        if args is None:
+        command = docker.last(keyword)
+        if command is None:
             continue
         if keyword == "HEALTHCHECK":
-            args = args[args.index("CMD ") + 4 :] if "CMD " in args else ""
-        words = exec_form(args)
+            command = command[command.index("CMD ") + 4 :] if "CMD " in command else ""
+        words = exec_form(command)
         if keyword == "CMD" and docker.last("ENTRYPOINT") is not None:
             continue  # arguments to the entrypoint, not a command
         if words and not provided(docker, words[0]):

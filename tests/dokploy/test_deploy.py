@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 import respx
 
@@ -32,7 +33,7 @@ def sequence(router: respx.MockRouter, *names: str) -> respx.Route:
     answers = [load(name).response() for name in names]
     route = router.get("/api/deployment.allByCompose", params={"composeId": COMPOSE})
 
-    def answer(_: object) -> object:
+    def answer(_: httpx.Request) -> httpx.Response:
         return answers.pop(0) if len(answers) > 1 else answers[0]
 
     return route.mock(side_effect=answer)

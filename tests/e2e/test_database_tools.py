@@ -26,7 +26,7 @@ DIRECT_URL = os.environ.get("DOKPLOY_E2E_DATABASE_URL", "")
 async def call(mcp: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await mcp.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    assert result.structured_content is not None
+    assert isinstance(result.structured_content, dict)
     return result.structured_content
 
 

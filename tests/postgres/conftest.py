@@ -26,7 +26,7 @@ def db_info(pg_database_url: str) -> ConnInfo:
 def admin(pg_database_url: str) -> Admin:
     """Run SQL as the superuser outside the client under test, autocommitted; returns the rows."""
 
-    def run(statement: str | sql.Composable, params: Any = None) -> list[tuple[Any, ...]]:
+    def run(statement: str | sql.SQL | sql.Composed, params: Any = None) -> list[tuple[Any, ...]]:
         with psycopg.connect(pg_database_url, autocommit=True) as conn:
             cursor = conn.execute(statement, params)
             return cursor.fetchall() if cursor.description else []

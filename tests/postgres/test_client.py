@@ -9,7 +9,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import anyio
 import psycopg
@@ -336,10 +336,26 @@ async def test_statement_timeout_raises_a_timeout_error(db: Database) -> None:
     assert (await db.execute("SELECT 1")).rows == [[1]]
 
 
-@pytest.mark.parametrize(("argument", "value"), [("timeout_ms", 0), ("max_rows", -1), ("max_bytes", 0)])
-async def test_nonsensical_limits_are_an_input_error(db: Database, argument: str, value: int) -> None:
+class Limits(TypedDict, total=False):
+    """The limits ``Database.execute`` takes by keyword: one of them, by name, per case below."""
+
+    timeout_ms: int
+    max_rows: int
+    max_bytes: int
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        pytest.param(Limits(timeout_ms=0), id="timeout_ms-0"),
+        pytest.param(Limits(max_rows=-1), id="max_rows--1"),
+        pytest.param(Limits(max_bytes=0), id="max_bytes-0"),
+    ],
+)
+async def test_nonsensical_limits_are_an_input_error(db: Database, limits: Limits) -> None:
     with pytest.raises(InputError) as caught:
-        await db.execute("SELECT 1", **{argument: value})
+        await db.execute("SELECT 1", **limits)
+    (argument,) = limits
     assert caught.value.field == argument
 
 

@@ -208,7 +208,8 @@ async def test_details_show_columns_constraints_indexes_triggers_and_policies(ex
     assert profiles.kind == "table"
     assert profiles.comment == "one row per auth user"
     assert profiles.rls_enabled and not profiles.rls_forced
-    assert profiles.size_bytes > 0 and profiles.size.endswith("kB")
+    assert profiles.size_bytes is not None and profiles.size_bytes > 0
+    assert profiles.size is not None and profiles.size.endswith("kB")
     assert [(c.name, c.type, c.nullable, c.default) for c in profiles.columns] == [
         ("id", "uuid", False, None),
         ("username", "text", True, None),

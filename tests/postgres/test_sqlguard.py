@@ -634,7 +634,7 @@ def test_listed_built_ins_are_immutable_or_stable_on_this_server(pg_server_url: 
     listed = _read_only_builtins()
     assert len(listed) > 1500
     with psycopg.connect(pg_server_url) as conn:
-        verdicts = dict(
+        verdicts: dict[str, bool] = dict(
             conn.execute(
                 "SELECT proname, bool_and(provolatile IN ('i', 's')) FROM pg_proc"
                 " WHERE pronamespace = 'pg_catalog'::regnamespace AND prokind IN ('f', 'a', 'w') GROUP BY proname"

@@ -31,7 +31,7 @@ async def health(server: Any, mode: Mode) -> dict[str, Any]:
     async with Client(server, mode=mode) as client:
         result = await client.call_tool("health_check", {})
     assert not result.is_error, result.content
-    assert result.structured_content is not None
+    assert isinstance(result.structured_content, dict)
     return result.structured_content
 
 

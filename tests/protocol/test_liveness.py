@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from anyio.abc import Process
 from mcp import Client
@@ -134,7 +134,7 @@ async def _stdio_call(process: Process, pattern: str) -> None:
 
 async def _http_call(url: str, pattern: str) -> None:
     async with (
-        httpx.AsyncClient(timeout=ALLOWANCE_S * 3) as http,
+        httpx2.AsyncClient(timeout=ALLOWANCE_S * 3) as http,
         Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
     ):
         await client.call_tool("aggregate_logs", aggregate_arguments(pattern))

@@ -40,7 +40,7 @@ async def call_health(server: StdioServerParameters, mode: Mode, expected_versio
         assert "health_check" in names
         result = await client.call_tool("health_check", {})
     assert not result.is_error, result.content
-    assert result.structured_content is not None
+    assert isinstance(result.structured_content, dict)
     return result.structured_content
 
 

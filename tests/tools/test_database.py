@@ -60,7 +60,9 @@ def supabase_db(pg_database_url: str) -> Iterator[str]:
     yield pg_database_url
 
 
-def server(database_url: str | None = None, *, read_only: bool = False, fake: Any = None, gateway: Any = None) -> Any:
+def server(
+    database_url: str | None = None, *, read_only: bool = False, fake: FakeDokploy | None = None, gateway: Any = None
+) -> Any:
     def client_factory(config: DokployServerConfig, timeout: float) -> DokployClient:
         assert fake is not None
         return fake.client(name=config.name, timeout=timeout)
@@ -76,7 +78,7 @@ def server(database_url: str | None = None, *, read_only: bool = False, fake: An
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    assert result.structured_content is not None
+    assert isinstance(result.structured_content, dict)
     return result.structured_content
 
 

@@ -77,7 +77,7 @@ async def client(fake: FakeDokploy, stack: dict[str, Any]) -> AsyncIterator[Clie
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    assert result.structured_content is not None
+    assert isinstance(result.structured_content, dict)
     return result.structured_content
 
 
@@ -246,10 +246,10 @@ async def test_setup_wizard_deploys_a_new_stack_through_the_tool(fake: FakeDokpl
         [compose] = [c for c in fake.composes.values() if c["name"] == "supabase"]
         return gateway_for(fake, compose["composeId"])(url, anon, service)
 
-    progress: list[str] = []
+    steps: list[str] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(message or "")
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        steps.append(message or "")
 
     async with Client(make_server(fake, gateway=gateway)) as mcp:
         result = await mcp.call_tool(
@@ -264,7 +264,7 @@ async def test_setup_wizard_deploys_a_new_stack_through_the_tool(fake: FakeDokpl
     assert wizard["project"] == "acme-shop"
     assert wizard["credentials"]["api_url"] == "https://api.acme.example"
     assert wizard["credentials"]["service_role_key"].startswith("••••")
-    assert any(message.startswith("step 1/") for message in progress)
+    assert any(message.startswith("step 1/") for message in steps)
 
 
 async def test_read_only_mode_keeps_only_the_read_only_deploy_tools(fake: FakeDokploy) -> None:
@@ -344,11 +344,12 @@ async def test_setup_wizard_refuses_control_characters_before_creating_anything(
 
 
 async def test_out_of_range_numbers_and_oversized_tokens_name_their_field(client: Client) -> None:
-    for tool, arguments, field in [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("dokploy_update_env", {"set": {"SITE_URL": "https://a.example"}, "wait_seconds": 5}, "wait_seconds"),
         ("manage_domain", {"action": "remove", "confirm_token": "v1." + "9" * 5_000 + ".mac"}, "confirm_token"),
         ("dokploy_regenerate_keys", {"confirm_token": "v1." + "9" * 5_000 + ".mac"}, "confirm_token"),
-    ]:
+    ]
+    for tool, arguments, field in cases:
         message = await error(client, tool, stack="shop/supabase", **arguments)
         assert field in message, message
 

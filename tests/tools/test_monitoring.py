@@ -72,7 +72,7 @@ async def setup() -> AsyncIterator[tuple[Client, FakeDokploy, dict[str, Any]]]:
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    assert result.structured_content is not None
+    assert isinstance(result.structured_content, dict)
     return result.structured_content
 
 
