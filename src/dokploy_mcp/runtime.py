@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from dokploy_mcp.dokploy.client import DokployClient
+    from dokploy_mcp.kong.gateway import KongGateway
     from dokploy_mcp.postgres.client import Database
-    from dokploy_mcp.supabase.gateway import KongGateway
 
 ClientFactory = Callable[[DokployServerConfig, float], "DokployClient"]
 GatewayFactory = Callable[[str, "SecretStr", "SecretStr"], "KongGateway"]
@@ -127,6 +127,6 @@ class Runtime:
 
 def _default_gateway(url: str, anon_key: SecretStr, service_role_key: SecretStr) -> KongGateway:
     # A forwarder, so that importing the runtime at start-up does not import the gateway (and httpx).
-    from dokploy_mcp.supabase.gateway import default_gateway
+    from dokploy_mcp.kong.gateway import default_gateway
 
     return default_gateway(url, anon_key, service_role_key)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.monitoring.health import (
     PROBED_SERVICES,
     VERDICT_RULE,
@@ -25,7 +26,6 @@ from dokploy_mcp.monitoring.health import (
     stack_health,
 )
 from dokploy_mcp.monitoring.tls import CertificateReport, check_certificate
-from dokploy_mcp.supabase.gateway import KongGateway
 from dokploy_mcp.supabase.stack import StackRef, SupabaseStack, load_stack
 from tests.fake_dokploy import FakeDokploy
 from tests.monitoring.test_tls import Cert, tls_server

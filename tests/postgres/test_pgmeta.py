@@ -26,6 +26,7 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from dokploy_mcp.errors import InputError
+from dokploy_mcp.kong.gateway import GatewayAuthError, KongGateway
 from dokploy_mcp.postgres import (
     DatabaseConnectionError,
     DatabaseQueryError,
@@ -36,7 +37,6 @@ from dokploy_mcp.postgres import (
 )
 from dokploy_mcp.postgres.pgmeta import PgMetaResult, PgMetaRoute, _RowArray, _ShapeError, encrypt_connection
 from dokploy_mcp.postgres.sqlguard import SqlRefused
-from dokploy_mcp.supabase.gateway import GatewayAuthError, KongGateway
 from tests.pgmeta_server import PgMetaServer, pgmeta_server, pgmeta_url  # noqa: F401  (fixtures)
 
 from .conftest import Admin, Roles

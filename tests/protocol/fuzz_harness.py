@@ -39,8 +39,8 @@ from pydantic import SecretStr
 
 from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.server import build_server
-from dokploy_mcp.supabase.gateway import KongGateway
 from tests.fake_dokploy import FakeDokploy
 
 CALL_DEADLINE_S = 45.0

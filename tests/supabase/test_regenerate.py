@@ -17,9 +17,9 @@ import pytest
 from pydantic import SecretStr
 
 from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.supabase import regenerate as regen
 from dokploy_mcp.supabase.env import EnvFile, diff
-from dokploy_mcp.supabase.gateway import KongGateway
 from dokploy_mcp.supabase.keys import check_keys, decode_key
 from dokploy_mcp.supabase.regenerate import RegenerateOutcome, StepFailed, regenerate
 from dokploy_mcp.supabase.stack import StackRef, SupabaseStack, load_stack

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.server import build_server
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.gateway import KongGateway
 from tests.fake_dokploy import FakeDokploy
 from tests.monitoring.samples import LOGS
 from tests.supabase.kong_double import KongDouble

@@ -31,7 +31,7 @@ from dokploy_mcp.monitoring.tls import CertificateReport, check_certificate
 
 if TYPE_CHECKING:
     from dokploy_mcp.dokploy.models import Domain
-    from dokploy_mcp.supabase.gateway import KongGateway, ProbeResult, ServiceName
+    from dokploy_mcp.kong.gateway import KongGateway, ProbeResult, ServiceName
     from dokploy_mcp.supabase.stack import SupabaseStack
 
 __all__ = [

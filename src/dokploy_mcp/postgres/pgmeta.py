@@ -74,7 +74,7 @@ from dokploy_mcp.postgres.errors import (
 )
 
 if TYPE_CHECKING:
-    from dokploy_mcp.supabase.gateway import KongGateway
+    from dokploy_mcp.kong.gateway import KongGateway
 
 __all__ = ["PgMetaResult", "PgMetaRoute", "encrypt_connection"]
 

@@ -20,9 +20,9 @@ from dokploy_mcp.errors import InputError
 from dokploy_mcp.postgres.targets import Route, is_connection_string
 
 if TYPE_CHECKING:
+    from dokploy_mcp.kong.gateway import KongGateway
     from dokploy_mcp.postgres.introspect import StatementRunner
     from dokploy_mcp.runtime import Runtime
-    from dokploy_mcp.supabase.gateway import KongGateway
 
 
 @dataclass

@@ -23,8 +23,8 @@ from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.deploy import DeployOutcome, deploy_and_wait
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.explain import explain
+from dokploy_mcp.kong.gateway import KongGateway, default_gateway
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.gateway import KongGateway, default_gateway
 from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
 from dokploy_mcp.supabase.operations import ConcurrentChangeError, EnvWriteError, write_env
 from dokploy_mcp.supabase.stack import SupabaseStack

@@ -46,7 +46,7 @@ from dokploy_mcp.supabase.validate import ValidationReport, validate_env
 if TYPE_CHECKING:
     # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
     from dokploy_mcp.dokploy.client import CertificateType, DokployClient
-    from dokploy_mcp.supabase.gateway import KongGateway
+    from dokploy_mcp.kong.gateway import KongGateway
 
 logger = logging.getLogger(__name__)
 
@@ -505,7 +505,7 @@ async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory |
             run.result.status = "deployed_unverified"
             run.result.probe.append("not probed" if not spec.probe else "no public URL or keys to probe with")
             return
-        from dokploy_mcp.supabase.gateway import default_gateway
+        from dokploy_mcp.kong.gateway import default_gateway
 
         factory = gateway_factory or default_gateway
         try:

@@ -13,7 +13,7 @@ import respx
 from pydantic import SecretStr
 
 from dokploy_mcp.errors import ConfigurationError, DokployMCPError, InputError
-from dokploy_mcp.supabase.gateway import (
+from dokploy_mcp.kong.gateway import (
     GatewayAuthError,
     GatewayError,
     GatewayResponseError,
