@@ -18,6 +18,7 @@ import pytest
 
 from dokploy_mcp import redact
 from dokploy_mcp.config import load_dokploy_servers, load_settings
+from dokploy_mcp.postgres.conninfo import parse_setting
 from tests.test_config import ALL_VARS
 
 #: Long enough for a slow start-up on a busy machine, short enough that a hang fails the test soon.
@@ -248,8 +249,11 @@ LOG_SCRIPT = """
 import logging, os, sys
 from dokploy_mcp.cli import configure_logging
 from dokploy_mcp.config import load_dokploy_servers, load_settings
+from dokploy_mcp.postgres.conninfo import parse_setting
 
-load_dokploy_servers(load_settings())
+settings = load_settings()
+load_dokploy_servers(settings)
+parse_setting(settings.database_url.get_secret_value())  # as the CLI does at start-up
 configure_logging("INFO")
 log = logging.getLogger("dokploy_mcp.probe")
 secrets = sys.argv[1:]
@@ -309,7 +313,10 @@ def test_loading_settings_registers_every_secret(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("DOKPLOY_API_KEY", key)
     monkeypatch.setenv("DOKPLOY_MCP_AUTH_TOKEN", token)
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:p%40ss%2Fwith-specials@db:5432/app")
-    load_dokploy_servers(load_settings())
+    settings = load_settings()
+    load_dokploy_servers(settings)
+    assert settings.database_url is not None
+    parse_setting(settings.database_url.get_secret_value())  # as the CLI does at start-up
     (tmp_path / "k").write_text(file_key)
     monkeypatch.delenv("DOKPLOY_API_KEY")
     monkeypatch.setenv("DOKPLOY_API_KEY_FILE", str(tmp_path / "k"))

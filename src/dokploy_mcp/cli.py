@@ -152,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(**_overrides(args))
     _check_toolsets(settings)
+    _check_database_url(settings)
     servers = load_dokploy_servers(settings)
     configure_logging(settings.log_level)
     if args.command == "tools":
@@ -166,6 +167,15 @@ def _check_toolsets(settings: Settings) -> None:
     from dokploy_mcp.tools import all_specs
 
     check_toolsets(settings, all_specs())
+
+
+def _check_database_url(settings: Settings) -> None:
+    if settings.database_url is None:
+        return
+    # Imported only when set: psycopg costs start-up time that a server without DATABASE_URL should not pay.
+    from dokploy_mcp.postgres.conninfo import parse_setting
+
+    parse_setting(settings.database_url.get_secret_value())
 
 
 def _serve(settings: Settings, servers: DokployServers) -> int:

@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dokploy_mcp import redact
-from dokploy_mcp.errors import ConfigurationError, InputError
+from dokploy_mcp.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import yaml
@@ -178,29 +178,9 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_parses(cls, value: SecretStr | None) -> SecretStr | None:
-        # Checked at start-up: found at the first database call, a typo would look like a broken database.
-        if value is not None:
-            _parse_database_url(value.get_secret_value())
-        return value
-
     @property
     def is_loopback_bind(self) -> bool:
         return is_loopback_host(self.host)
-
-
-def _parse_database_url(text: str) -> tuple[str | None, str | None]:
-    """(user, password) of a connection string; ``ValueError`` with the parser's advice when it is not one."""
-    # Imported here: psycopg costs start-up time that a server without DATABASE_URL should not pay.
-    from dokploy_mcp.postgres.conninfo import parse_target
-
-    try:
-        info = parse_target(text)
-    except InputError as exc:
-        raise ValueError(str(exc)) from None
-    return info.user, info.password
 
 
 class DokployServerConfig(BaseModel):
@@ -581,13 +561,9 @@ def _check_http_auth(settings: Settings) -> None:
 
 
 def _remember_secrets(settings: Settings) -> None:
+    # DATABASE_URL's password alone is registered where the URL is parsed (postgres.conninfo.parse_setting): parsing
+    # needs psycopg, which settings (the base layer) do not import.
     redact.remember(settings.auth_token, settings.dokploy_api_key, settings.database_url)
-    if settings.database_url is None:
-        return
-    user, password = _parse_database_url(settings.database_url.get_secret_value())
-    # A password equal to the user name is shown as the user name anyway; masking it would only hide the user.
-    if password and password != user:
-        redact.remember(password, quote(password, safe=""))
 
 
 def load_settings(**overrides: Any) -> Settings:

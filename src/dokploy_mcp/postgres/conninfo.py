@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, quote, unquote
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from dokploy_mcp import redact
+from dokploy_mcp.errors import ConfigurationError
 from dokploy_mcp.postgres.errors import ConnectionStringError
 
 __all__ = ["ConnInfo", "mask_secrets", "parse_target"]
@@ -206,6 +208,22 @@ class ConnInfo:
         if query:
             url += "?" + "&".join(f"{k}={v if v == MASK else quote(v, safe='')}" for k, v in query)
         return url
+
+
+def parse_setting(text: str, setting: str = "DATABASE_URL") -> ConnInfo:
+    """A connection string given as a setting: parsed at start-up (a typo found at the first database call would look
+    like a broken database), its password registered with the scrubber.
+
+    Raises :class:`ConfigurationError` naming ``setting`` when ``text`` is not a connection string.
+    """
+    try:
+        info = parse_target(text)
+    except ConnectionStringError as exc:
+        raise ConfigurationError(f"invalid {setting}: {exc}", setting=setting) from None
+    # A password equal to the user name is shown as the user name anyway; masking it would only hide the user.
+    if info.password and info.password != info.user:
+        redact.remember(info.password, quote(info.password, safe=""))
+    return info
 
 
 def parse_target(text: str) -> ConnInfo:
