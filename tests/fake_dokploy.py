@@ -30,11 +30,22 @@ import httpx
 import yaml
 from pydantic import SecretStr
 
+from dokploy_mcp.config import DokployServerConfig, DokployServers
 from dokploy_mcp.dokploy.client import DokployClient
 from tests.dokploy.openapi_contract import operation
 from tests.dokploy.recordings import BASE_URL, load
 
-__all__ = ["SIMPLIFICATIONS", "FakeDokploy", "new_id"]
+__all__ = ["SERVERS", "SIMPLIFICATIONS", "FakeDokploy", "new_id"]
+
+#: One configured Dokploy server, named "default", at the address the double answers for.
+SERVERS = DokployServers(
+    default="default",
+    servers={
+        "default": DokployServerConfig(
+            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
+        )
+    },
+)
 
 SIMPLIFICATIONS = """\
 * compose.import cannot run Dokploy's template processor: it stores the given compose text as composeFile, but

@@ -64,9 +64,11 @@ def edges(known: dict[str, Path]) -> list[Edge]:
     for source, path in known.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             targets: list[str] = []
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif node.module and node.level == 0:
                 # `from dokploy_mcp import redact` names a module; `from dokploy_mcp.x import Y` names x (or x.Y).
                 targets = [f"{node.module}.{alias.name}" for alias in node.names]
             for target in targets:

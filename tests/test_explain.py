@@ -134,3 +134,20 @@ def test_database_errors_name_the_masked_target_and_the_next_step() -> None:
         message = explain(error)
         assert fragment in message
         assert target in message
+
+
+async def test_an_unreachable_template_names_its_source_dokploys_error_and_the_offline_way() -> None:
+    from dokploy_mcp.supabase.wizard import TemplateUnavailableError
+
+    cause = await failure(
+        "compose.deployTemplate--supabase-offline",
+        "compose_deploy_template",
+        environment_id="e",
+        template_id="supabase",
+    )
+    message = explain(TemplateUnavailableError("the mirror https://m.example", cause))
+    assert message == (
+        f"Dokploy could not get the Supabase template from the mirror https://m.example ({explain(cause)}). When the "
+        "Dokploy host cannot reach the internet, call again with template_dir (a folder on this machine with the "
+        "template's docker-compose.yml and template.toml, imported offline) or template_mirror"
+    )

@@ -19,6 +19,7 @@ def explain(exc: DokployMCPError) -> str:
     # Imported here so that importing the registry at start-up does not pull in the clients' modules.
     from dokploy_mcp.dokploy.errors import DokployError
     from dokploy_mcp.postgres.errors import DatabaseError
+    from dokploy_mcp.supabase.wizard import TemplateUnavailableError
 
     if isinstance(exc, ConfigurationError):
         return f"Configuration: {exc}"
@@ -28,6 +29,12 @@ def explain(exc: DokployMCPError) -> str:
         return _explain_dokploy(exc)
     if isinstance(exc, DatabaseError):
         return _explain_database(exc)
+    if isinstance(exc, TemplateUnavailableError):
+        return (
+            f"Dokploy could not get the Supabase template from {exc.source} ({explain(exc.cause)}). When the Dokploy "
+            "host cannot reach the internet, call again with template_dir (a folder on this machine with the "
+            "template's docker-compose.yml and template.toml, imported offline) or template_mirror"
+        )
     return str(exc)
 
 

@@ -1,5 +1,9 @@
 """Keep secrets out of every answer and every log line.
 
+Masks shown in tool results (:data:`SHOWN_MASK`, :func:`mask`, :func:`mask_in_text`, :func:`mask_url_credentials`)
+say a value is withheld and how long it is; they live here, below every domain package, because env values, deploy
+logs and container logs are all masked the same way. The rest of this module is the scrubber.
+
 Two layers, both applied by :func:`scrub`:
 
 - **Known secrets.** Every secret this process learns (Dokploy API keys, ``DATABASE_URL`` and its password, the
@@ -27,7 +31,19 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-__all__ = ["MASK", "MAX_SECRETS", "MIN_LENGTH", "ScrubbingFilter", "forget_all", "remember", "scrub"]
+__all__ = [
+    "MASK",
+    "MAX_SECRETS",
+    "MIN_LENGTH",
+    "SHOWN_MASK",
+    "ScrubbingFilter",
+    "forget_all",
+    "mask",
+    "mask_in_text",
+    "mask_url_credentials",
+    "remember",
+    "scrub",
+]
 
 MASK = "****"
 MIN_LENGTH = 8
@@ -66,6 +82,12 @@ _URL_USERINFO = re.compile(
     r"(?<![A-Za-z0-9+.-])(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/\s:@]*):(?P<password>[^@\s/]+)@"
 )
 _BEARER = re.compile(r"(?i)(?P<head>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+
+#: What a tool result shows in place of a value it withholds, followed by the value's length. Distinct from
+#: :data:`MASK` on purpose: a reader can tell a value withheld by design (a secret env variable) from one scrubbed
+#: out of an error or a log record.
+SHOWN_MASK = "••••"
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)(?P<password>[^\s@/]+)(?P<tail>@)")
 
 
 def _value(secret: str | _HasSecret | None) -> str | None:
@@ -136,6 +158,40 @@ def scrub(text: str, extra: Iterable[str | _HasSecret | None] = ()) -> str:
     text = _BEARER.sub(lambda m: m["head"] + MASK, text)
     text = _JSON_ASSIGNED.sub(_mask_assigned, text)
     return _ASSIGNED.sub(_mask_assigned, text)
+
+
+# -- masks in tool results --------------------------------------------------------------------------------------------
+# Here, below every domain package, because env values, deploy logs and container logs all show secrets the same way.
+
+
+def mask(value: str | None) -> str | None:
+    """A stand-in that tells a value exists and how long it is, and nothing else.
+
+    Never a character of the value, not even the first few: a prefix narrows a search, and several masks of one
+    value must not add up to the value."""
+    if value is None:
+        return None
+    if value == "":
+        return ""
+    return f"{SHOWN_MASK} ({len(value)} chars)"
+
+
+def mask_url_credentials(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@`` replaced by :data:`SHOWN_MASK`."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + SHOWN_MASK + m.group("tail"), text)
+
+
+def mask_in_text(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each given secret value in arbitrary text with its :func:`mask`.
+
+    Values shorter than :data:`MIN_LENGTH` are left alone: they would match ordinary words and numbers everywhere
+    and are too short to be worth protecting that way."""
+    values = sorted({value for value in secrets if value and len(value) >= MIN_LENGTH}, key=len, reverse=True)
+    if not values:
+        return text
+    # Longest first: when one secret contains another, the whole of it is replaced, not a part.
+    pattern = re.compile("|".join(re.escape(value) for value in values))
+    return pattern.sub(lambda m: mask(m.group(0)) or "", text)
 
 
 class ScrubbingFilter(logging.Filter):

@@ -16,17 +16,20 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.monitoring.health import (
+    PLAIN_COMPOSE_RULE,
     PROBED_SERVICES,
     VERDICT_RULE,
     HealthProblem,
     NextStep,
     StackHealth,
+    as_plain_compose,
     stack_health,
 )
 from dokploy_mcp.monitoring.tls import CertificateReport, check_certificate
-from dokploy_mcp.supabase.stack import StackRef, SupabaseStack, load_stack
+from dokploy_mcp.supabase.stack import StackNotFoundError, StackRef, SupabaseStack, load_stack
 from tests.fake_dokploy import FakeDokploy
 from tests.monitoring.test_tls import Cert, tls_server
 from tests.supabase.kong_double import KongDouble
@@ -63,6 +66,7 @@ class Connected:
     route: str
     latency_ms: float | None
     problem: str | None
+    error: DokployMCPError | None = None
 
 
 @dataclass
@@ -514,6 +518,36 @@ async def test_a_failing_database_check_degrades_the_stack_with_connect_as_next_
     assert "password authentication failed" in problem(failed, "database_unreachable").message
     assert raised.database is not None
     assert raised.database.problem == "RuntimeError: pool closed"
+
+
+async def test_a_database_error_is_kept_for_the_tool_layer_to_word() -> None:
+    gone = StackNotFoundError("compose abc no longer exists")
+
+    async def raising() -> Connected:
+        raise gone
+
+    async def failed() -> Connected:
+        return Connected(ok=False, route="direct", latency_ms=None, problem=None, error=gone)
+
+    async with setup() as s:
+        reports = [await check(s, database_check=raising), await check(s, database_check=failed)]
+    for health in reports:
+        health.explain_errors(lambda exc: f"worded: {exc}")
+        assert health.database is not None
+        assert health.database.problem == "worded: compose abc no longer exists"
+        expected = "the database check failed: worded: compose abc no longer exists"
+        assert problem(health, "database_unreachable").message == expected
+        assert "error" not in health.model_dump()["database"]
+
+
+async def test_a_plain_compose_keeps_only_the_problems_that_apply_to_it() -> None:
+    async with setup() as s:
+        health = await check(s, gateway=None, database_check=None)
+    assert codes(health) == ["probes_not_run"] and health.verdict == "degraded"
+    plain = as_plain_compose(health)
+    assert plain.rule == PLAIN_COMPOSE_RULE
+    assert not {"probes_not_run", "no_https"} & set(codes(plain))
+    assert plain.verdict == "healthy"
 
 
 async def test_a_last_deployment_in_error_degrades_the_stack() -> None:

@@ -24,7 +24,6 @@ from dokploy_mcp.monitoring.logs import (
     LogLine,
     LogsResult,
     aggregate,
-    clean_log_text,
     detect_level,
     last_deployment,
     message_of,
@@ -34,7 +33,6 @@ from dokploy_mcp.monitoring.logs import (
     parse_until,
     safe_search,
     service_logs,
-    strip_ansi,
     validate_since,
 )
 from dokploy_mcp.supabase.operations import secret_masker
@@ -137,34 +135,6 @@ async def recorded_client(router: respx.MockRouter) -> AsyncIterator[DokployClie
 
 def recorded_compose(name: str) -> Compose:
     return Compose.model_validate(load(name).response_body)
-
-
-# -- cleaning ---------------------------------------------------------------------------------------------------------
-
-
-def test_strip_ansi_removes_colours_cursor_moves_and_hyperlinks() -> None:
-    coloured = "\x1b[31m\x1b[1mError\x1b[22m\x1b[39m: \x1b[2Kboom \x1b]8;;https://x.test\x07link\x1b]8;;\x07"
-    assert strip_ansi(coloured) == "Error: boom link"
-    assert strip_ansi("plain [31m text") == "plain [31m text"
-
-
-def test_clean_log_text_keeps_the_last_redraw_and_drops_control_characters() -> None:
-    raw = "progress 10%\rprogress 100%\r\nbell\x07 and nul\x00\tkept tab\nend\r"
-    assert clean_log_text(raw, mask=lambda text: text) == "progress 100%\nbell and nul\tkept tab\nend"
-
-
-def test_clean_log_text_masks_env_secrets_url_passwords_and_any_jwt() -> None:
-    raw = (
-        f"JWT_SECRET={samples.JWT_SECRET} key={samples.SERVICE_ROLE_KEY}\n"
-        "postgres://someone:not-in-the-env@db:5432/x\n"
-        f"anon={samples.ANON_KEY}\n"
-    )
-    cleaned = clean_log_text(raw, mask=MASK)
-    for secret in (*SECRETS, "not-in-the-env", samples.ANON_KEY):
-        assert secret not in cleaned
-    assert "JWT_SECRET=•••• (32 chars)" in cleaned
-    assert "postgres://someone:••••@db:5432/x" in cleaned
-    assert "anon=•••• (JWT, " in cleaned
 
 
 # -- parsing ----------------------------------------------------------------------------------------------------------

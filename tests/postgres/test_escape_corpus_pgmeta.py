@@ -47,7 +47,7 @@ from pydantic import SecretStr
 
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.postgres import DatabaseError
-from dokploy_mcp.postgres.pgmeta import PgMetaRoute
+from dokploy_mcp.postgres.pgmeta_route import PgMetaRoute
 from dokploy_mcp.postgres.sqlguard import SqlRefused, require_read_only, single_statement
 from tests.pgmeta_server import PgMetaServer, _url_from_conninfo, running_pgmeta
 

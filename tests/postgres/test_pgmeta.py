@@ -26,7 +26,6 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.kong.gateway import GatewayAuthError, KongGateway
 from dokploy_mcp.postgres import (
     DatabaseConnectionError,
     DatabaseQueryError,
@@ -35,16 +34,14 @@ from dokploy_mcp.postgres import (
     ReadOnlyViolationError,
     RoleNotPermittedError,
 )
-from dokploy_mcp.postgres.pgmeta import PgMetaResult, PgMetaRoute, _RowArray, _ShapeError, encrypt_connection
+from dokploy_mcp.postgres.pgmeta import _RowArray, _ShapeError, encrypt_connection
+from dokploy_mcp.postgres.pgmeta_route import PgMetaResult, PgMetaRoute
 from dokploy_mcp.postgres.sqlguard import SqlRefused
 from tests.pgmeta_server import PgMetaServer, pgmeta_server, pgmeta_url  # noqa: F401  (fixtures)
 
 from .conftest import Admin, Roles
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-SERVICE_KEY = "service-role-key-" + "s" * 40
-ANON_KEY = "anon-key-" + "a" * 40
 
 
 class Recording(httpx.AsyncBaseTransport):
@@ -63,31 +60,6 @@ class Recording(httpx.AsyncBaseTransport):
 
     def queries(self) -> list[str]:
         return [json.loads(request.content)["query"] for request in self.requests]
-
-
-class FakeKong(httpx.AsyncBaseTransport):
-    """Kong's ``/pg/`` route of the template: key-auth plus acl (service_role only), strip_path, then pg-meta."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.inner = Recording()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = request.headers.get("apikey")
-        if key is None:
-            return httpx.Response(401, json={"message": "No API key found in request", "request_id": "r1"})
-        if key == ANON_KEY:
-            return httpx.Response(403, json={"message": "You cannot consume this service", "request_id": "r2"})
-        if key != SERVICE_KEY:
-            return httpx.Response(401, json={"message": "Unauthorized", "request_id": "r3"})
-        assert request.url.path.startswith("/pg/")
-        url = httpx.URL(self.upstream + request.url.path[len("/pg") :], query=request.url.query)
-        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"]
-        forwarded = httpx.Request(request.method, url, headers=headers, content=request.content)
-        return await self.inner.handle_async_request(forwarded)
-
-    async def aclose(self) -> None:
-        await self.inner.inner.aclose()
 
 
 def decrypt_connection(ciphertext: str, passphrase: str) -> str:
@@ -565,50 +537,6 @@ async def test_reading_stops_at_the_read_cap(route: PgMetaRoute) -> None:
     result = await route.execute("SELECT repeat('x', 3000000) AS s", max_bytes=1000)
     assert (result.rows, result.truncated_reason) == ([], "max_bytes")
     assert any("stopped reading" in note for note in result.notes)
-
-
-# -- through Kong ------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def kong(pgmeta_url: str) -> AsyncIterator[tuple[KongGateway, FakeKong]]:  # noqa: F811
-    fake = FakeKong(pgmeta_url)
-    async with KongGateway(
-        "http://api.example.test",
-        anon_key=SecretStr(ANON_KEY),
-        service_role_key=SecretStr(SERVICE_KEY),
-        transport=fake,
-    ) as gateway:
-        yield gateway, fake
-
-
-async def test_through_kong_with_the_service_role_key(kong: tuple[KongGateway, FakeKong]) -> None:
-    gateway, fake = kong
-    route = PgMetaRoute.via_gateway(gateway)
-    result = await route.execute("SELECT 1 AS one")
-    assert result.rows == [[1]]
-    assert result.endpoint == "http://api.example.test/pg/query"
-    assert any("supabase_admin" in note for note in result.notes)
-    sent = fake.inner.requests[-1]
-    assert (sent.headers["apikey"], sent.headers["authorization"]) == (SERVICE_KEY, f"Bearer {SERVICE_KEY}")
-    with pytest.raises(DatabaseQueryError) as caught:
-        await route.execute("SELECT * FROM no_such_table")
-    assert caught.value.sqlstate == "42P01"
-    await route.aclose()  # the gateway's client stays open
-    assert (await route.execute("SELECT 2 AS two")).rows == [[2]]
-
-
-async def test_kong_refusing_the_key_is_a_gateway_auth_error(pgmeta_url: str) -> None:  # noqa: F811
-    async with KongGateway(
-        "http://api.example.test",
-        anon_key=SecretStr(ANON_KEY),
-        service_role_key=SecretStr(ANON_KEY),  # the wrong key where the service_role key belongs
-        transport=FakeKong(pgmeta_url),
-    ) as gateway:
-        with pytest.raises(GatewayAuthError) as caught:
-            await PgMetaRoute.via_gateway(gateway).execute("SELECT 1")
-    assert caught.value.status == 403
-    assert ANON_KEY not in str(caught.value)
 
 
 # -- answers pg-meta gives that the real server is hard to provoke into ------------------------------------------

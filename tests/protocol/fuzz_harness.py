@@ -37,25 +37,17 @@ from mcp import Client
 from mcp.types import CallToolResult, TextContent, Tool
 from pydantic import SecretStr
 
-from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
+from dokploy_mcp.config import DokployServerConfig, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.server import build_server
-from tests.fake_dokploy import FakeDokploy
+from tests.fake_dokploy import SERVERS, FakeDokploy
 
 CALL_DEADLINE_S = 45.0
 #: Waits and timeouts the fuzz may ask for: a call must be over well within the deadline.
 MAX_WAIT_S = 5
 MAX_TIMEOUT_MS = 5_000
 
-SERVERS = DokployServers(
-    default="default",
-    servers={
-        "default": DokployServerConfig(
-            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
-        )
-    },
-)
 LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
 # Text that a host check refuses before any network: empty, spaces, controls, a scheme, too long.
 REFUSED_HOSTS = ["", " ", "a b", "http://localhost", "x" * 300, "\x00", "local\nhost"]

@@ -17,9 +17,9 @@ import pytest
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.supabase import envupdate
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.envupdate import GENERATABLE, URL_TRIO, EnvPlan, plan_env_update
+from dokploy_mcp.supabase.envupdate import URL_TRIO, EnvPlan, plan_env_update
 from dokploy_mcp.supabase.keys import sign_key
-from dokploy_mcp.supabase.validate import REQUIRED
+from dokploy_mcp.supabase.variables import GENERATABLE, REQUIRED
 from tests.dokploy.recordings import load
 
 RECORDED_ENV: str = load("compose.one--supabase-imported").response_body["env"]

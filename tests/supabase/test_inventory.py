@@ -15,6 +15,7 @@ from dokploy_mcp.config import DokployServerConfig, DokployServers
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.models import Compose
 from dokploy_mcp.errors import ConfigurationError, DokployMCPError
+from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.inventory import ServerInventory, list_instances, server_inventory
 from dokploy_mcp.supabase.stack import FETCH_CONCURRENCY
 from tests.fake_dokploy import FakeDokploy
@@ -85,6 +86,9 @@ async def test_two_servers_one_failing_lists_the_other_and_reports_the_problem()
     found = by_server(result)
     bad = found["broken"]
     assert bad.ok is False
+    # The error is kept, not worded: the tool layer words it.
+    assert bad.problem is None and bad.error is not None
+    bad.explain_errors(explain)
     assert bad.problem is not None and "'broken'" in bad.problem and "database is down" in bad.problem
     assert bad.stacks == [] and bad.other_composes == 0
     assert calls(broken)["compose.one"] == 0
@@ -155,6 +159,8 @@ async def test_a_server_without_a_client_is_reported_not_raised() -> None:
     async with Clients({"healthy": healthy}) as client_for:
         result = by_server(await list_instances(servers("healthy", "unconfigured"), client_for))
     assert result["unconfigured"].ok is False
+    assert isinstance(result["unconfigured"].error, ConfigurationError)
+    result["unconfigured"].explain_errors(explain)
     problem = result["unconfigured"].problem
     assert problem is not None and problem.startswith("Configuration:") and "no URL" in problem
     assert result["healthy"].ok is True and len(result["healthy"].stacks) == 1
@@ -173,6 +179,8 @@ async def test_a_compose_one_failure_lands_in_unreadable_and_the_rest_is_listed(
     assert inventory.ok is True
     assert [stack.compose_id for stack in inventory.stacks] == [good["composeId"]]
     assert inventory.other_composes == 1
+    assert inventory.unreadable == []  # until the tool layer words the errors
+    inventory.explain_errors(explain)
     [line] = inventory.unreadable
     assert line.startswith("blog/production/supabase: ")
     assert "boom" in line

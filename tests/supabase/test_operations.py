@@ -11,6 +11,7 @@ import pytest
 
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import DokployAPIError
+from dokploy_mcp.redact import MIN_LENGTH
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.operations import (
     ConcurrentChangeError,
@@ -19,7 +20,7 @@ from dokploy_mcp.supabase.operations import (
     secret_masker,
     write_env,
 )
-from dokploy_mcp.supabase.secrets import MIN_SEARCHABLE_LENGTH, is_secret
+from dokploy_mcp.supabase.secrets import is_secret
 from dokploy_mcp.supabase.stack import StackRef, SupabaseStack, load_stack
 from tests.fake_dokploy import FakeDokploy
 
@@ -186,7 +187,7 @@ def test_secret_masker_masks_every_secret_value_in_a_deploy_log_but_not_the_anon
         value
         for env in (old, new)
         for key, value in env.as_dict().items()
-        if is_secret(key) and len(value) >= MIN_SEARCHABLE_LENGTH
+        if is_secret(key) and len(value) >= MIN_LENGTH
     ]
     assert len(secrets) >= 12  # the template's keys, passwords, tokens, encryption keys, SMTP and both versions
     for value in secrets:

@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.explain import explain
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.supabase import regenerate as regen
 from dokploy_mcp.supabase.env import EnvFile, diff
@@ -228,7 +229,7 @@ def test_every_step_has_a_boundary_or_is_the_first() -> None:
 async def test_a_failure_at_each_step_restores_the_previous_env(step: str, mode: regen.Mode) -> None:
     baseline = scene()
     done, recorded = await run(baseline, mode)
-    assert done.status == "done", done.problem
+    assert done.status == "done", done.describe(explain)
     assert done.steps == ["env written", "redeployed", "verified through kong"]
     where = recorded.first_request(step, regen.STEPS)
     if where is None:
@@ -250,9 +251,10 @@ async def test_a_failure_at_each_step_restores_the_previous_env(step: str, mode:
     # The injected request is the one the successful run sent first in this step.
     failed = StepRecorder(s.fake, s.kong)
     assert failed.procedure(where) == recorded.procedure(where)
-    assert outcome.status == "rolled_back", outcome.problem
+    problem = outcome.describe(explain)
+    assert outcome.status == "rolled_back", problem
     assert outcome.failed_step == step
-    assert outcome.problem
+    assert problem
     assert "previous env restored" in outcome.steps
     # Wholly old: byte for byte, in Dokploy and in what runs.
     assert s.env == before
@@ -267,7 +269,7 @@ async def test_a_failure_at_each_step_restores_the_previous_env(step: str, mode:
 
     # Once the failure is gone, the same call goes through.
     again, _ = await run(s, mode)
-    assert again.status == "done", again.problem
+    assert again.status == "done", again.describe(explain)
     assert again.new_env is not None
     assert s.env == again.new_env.render()
     assert_keys_consistent(s.env)
@@ -281,7 +283,8 @@ async def test_resign_keeps_jwt_secret_and_the_new_keys_pass_kong() -> None:
     s = scene()
     before = EnvFile.parse(s.env)
     outcome, _ = await run(s, "resign")
-    assert outcome.status == "done", outcome.problem
+    problem = outcome.describe(explain)
+    assert outcome.status == "done", problem
     assert outcome.failed_step is None
     after = EnvFile.parse(s.env)
     assert outcome.new_env is not None and s.env == outcome.new_env.render()
@@ -314,7 +317,8 @@ async def test_rotate_changes_jwt_secret_and_old_keys_stop_working() -> None:
     s = scene()
     before = EnvFile.parse(s.env)
     outcome, _ = await run(s, "rotate")
-    assert outcome.status == "done", outcome.problem
+    problem = outcome.describe(explain)
+    assert outcome.status == "done", problem
     after = EnvFile.parse(s.env)
     assert after.get("JWT_SECRET") != before.get("JWT_SECRET")
     assert len(after.get("JWT_SECRET") or "") >= 32
@@ -339,7 +343,8 @@ async def test_a_redeploy_ending_in_error_restores_the_env_and_redeploys_it() ->
     outcome, _ = await run(s, "resign")
     assert outcome.status == "rolled_back"
     assert outcome.failed_step == "redeploy"
-    assert outcome.problem == "the redeploy ended error"
+    problem = outcome.describe(explain)
+    assert problem == "the redeploy ended error"
     assert outcome.deploy is not None and outcome.deploy.status == "error"
     assert outcome.rollback_deploy is not None and outcome.rollback_deploy.status == "done"
     assert outcome.steps == ["env written", "previous env restored", "redeployed with the previous env (done)"]
@@ -356,7 +361,8 @@ async def test_keys_the_gateway_refuses_restore_the_env() -> None:
     outcome, _ = await run(s, "resign")
     assert outcome.status == "rolled_back"
     assert outcome.failed_step == "verify"
-    assert outcome.problem is not None and outcome.problem.startswith("the new keys did not pass the gateway check")
+    problem = outcome.describe(explain)
+    assert problem is not None and problem.startswith("the new keys did not pass the gateway check")
     assert outcome.rollback_deploy is not None and outcome.rollback_deploy.status == "done"
     assert s.env == before
     assert s.running_env == before
@@ -373,7 +379,8 @@ async def test_an_unreachable_gateway_restores_the_env() -> None:
         outcome = await regenerate(client, stack, "resign", wait_seconds=30, gateway_factory=s.kong.factory)
     assert outcome.status == "rolled_back"
     assert outcome.failed_step == "verify"
-    assert outcome.problem is not None and "Cannot reach the Supabase gateway" in outcome.problem
+    problem = outcome.describe(explain)
+    assert problem is not None and "Cannot reach the Supabase gateway" in problem
     assert s.env == before
 
 
@@ -385,7 +392,8 @@ async def test_a_write_that_landed_but_failed_is_undone_without_a_redeploy() -> 
     outcome, _ = await run(s, "resign")
     assert outcome.status == "rolled_back"
     assert outcome.failed_step == "write_env"
-    assert outcome.problem is not None and "compose.saveEnvironment" in outcome.problem
+    problem = outcome.describe(explain)
+    assert problem is not None and "compose.saveEnvironment" in problem
     assert outcome.steps == ["previous env restored"]
     assert s.env == before
     saves = [p["env"] for _, proc, p in s.fake.requests if proc == "compose.saveEnvironment"]
@@ -413,7 +421,8 @@ async def test_a_write_dokploy_stores_differently_is_undone() -> None:
         outcome = await regenerate(client, stack, "resign", wait_seconds=30, gateway_factory=s.kong.factory)
     assert outcome.status == "rolled_back"
     assert outcome.failed_step == "write_env"
-    assert outcome.problem is not None and "stored a different env" in outcome.problem
+    problem = outcome.describe(explain)
+    assert problem is not None and "stored a different env" in problem
     assert outcome.steps == ["previous env restored"]
     assert s.env == before
 
@@ -435,8 +444,9 @@ async def test_a_restore_dokploy_stores_differently_is_rollback_failed() -> None
     # Every write is mangled, the restore's too: reported, not hidden.
     assert outcome.status == "rollback_failed"
     assert outcome.failed_step == "write_env"
-    assert outcome.problem is not None and "stored a different env" in outcome.problem
-    assert "Dokploy did not store the previous env" in outcome.problem
+    problem = outcome.describe(explain)
+    assert problem is not None and "stored a different env" in problem
+    assert "Dokploy did not store the previous env" in problem
 
 
 async def test_a_concurrent_edit_is_neither_overwritten_nor_restored_away() -> None:
@@ -449,7 +459,8 @@ async def test_a_concurrent_edit_is_neither_overwritten_nor_restored_away() -> N
         outcome = await regenerate(client, stack, "resign", wait_seconds=30, gateway_factory=s.kong.factory)
     assert outcome.status == "rolled_back"
     assert outcome.failed_step == "write_env"
-    assert outcome.problem is not None and "changed since it was read" in outcome.problem
+    problem = outcome.describe(explain)
+    assert problem is not None and "changed since it was read" in problem
     assert s.env == theirs
     assert "compose.saveEnvironment" not in [proc for _, proc, _ in s.fake.requests]
 
@@ -463,9 +474,10 @@ async def test_a_failed_restore_is_rollback_failed_with_the_new_env_wholly_in_pl
     outcome, _ = await run(s, "rotate")
     assert outcome.status == "rollback_failed"
     assert outcome.failed_step == "redeploy"
-    assert outcome.problem is not None
-    assert outcome.problem.startswith("the redeploy ended error; then restoring the previous env failed")
-    assert "compose.saveEnvironment" in outcome.problem
+    problem = outcome.describe(explain)
+    assert problem is not None
+    assert problem.startswith("the redeploy ended error; then restoring the previous env failed")
+    assert "compose.saveEnvironment" in problem
     assert outcome.new_env is not None
     assert s.env == outcome.new_env.render()
     assert_keys_consistent(s.env)

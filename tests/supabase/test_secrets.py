@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dokploy_mcp.redact import mask, mask_in_text
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.secrets import is_secret, mask, mask_env_text, mask_in_text, shown
+from dokploy_mcp.supabase.secrets import is_secret, mask_env_text, shown
 from tests.supabase.test_env import imported_env_text
 
 SECRET_NAMES = [

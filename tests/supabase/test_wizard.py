@@ -15,11 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from dokploy_mcp.dokploy.errors import DokployAPIError
 from dokploy_mcp.errors import InputError
+from dokploy_mcp.explain import explain
+from dokploy_mcp.redact import SHOWN_MASK
 from dokploy_mcp.supabase import wizard
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.keys import check_keys
-from dokploy_mcp.supabase.secrets import MASK
 from dokploy_mcp.supabase.wizard import SmtpSettings, WizardInput, WizardResult, dns_safe, run_wizard
 from tests.fake_dokploy import FakeDokploy
 from tests.supabase.kong_double import make_key
@@ -61,6 +63,8 @@ async def wizard_run(
         result = await run_wizard(client, "main", spec, progress=progress, gateway_factory=kong.factory)
     if recorder is not None:
         recorder.finish()
+    # As the tool does: the wizard keeps its errors, and the boundary's explain words them.
+    result.explain_errors(explain)
     return result
 
 
@@ -304,7 +308,7 @@ async def test_a_fresh_run_from_the_catalogue_ends_ready_with_masked_credentials
         (credentials.dashboard_password, "DASHBOARD_PASSWORD"),
         (credentials.postgres_password, "POSTGRES_PASSWORD"),
     ):
-        assert shown == f"{MASK} ({len(env.get(key) or '')} chars)"
+        assert shown == f"{SHOWN_MASK} ({len(env.get(key) or '')} chars)"
     dumped = result.model_dump_json()
     for key in ("SERVICE_ROLE_KEY", "DASHBOARD_PASSWORD", "POSTGRES_PASSWORD", "JWT_SECRET", "SMTP_PASS"):
         assert (env.get(key) or "<unset>") not in dumped
@@ -344,6 +348,41 @@ async def test_site_url_and_smtp_go_into_the_env_and_the_smtp_password_is_never_
 
 
 # -- the template's source --------------------------------------------------------------------------------------------
+
+
+async def test_the_wizard_keeps_its_errors_for_the_tool_to_word() -> None:
+    fake = new_fake(template_internet=False)
+    async with fake.client() as client:
+        result = await run_wizard(client, "main", spec(), gateway_factory=DeployedKong(fake).factory)
+    assert result.status == "failed" and result.problem is None
+    error = result.error
+    assert isinstance(error, wizard.TemplateUnavailableError)
+    assert error.source == "Dokploy's catalogue"
+    assert isinstance(error.cause, DokployAPIError) and error.cause.status >= 500
+    result.explain_errors(explain)
+    assert result.problem == explain(error)
+    assert explain(error).startswith("Dokploy could not get the Supabase template from Dokploy's catalogue (")
+    assert set(result.model_dump()) == set(WizardResult.model_fields)  # the error is private: not in the output
+
+
+async def test_a_probe_without_an_answer_is_worded_by_the_tool() -> None:
+    fake = new_fake()
+    refused = InputError("no route to the gateway", field="stack")
+
+    def unreachable(*args: Any) -> Any:
+        raise refused
+
+    async with fake.client() as client:
+        result = await run_wizard(client, "main", spec(), gateway_factory=unreachable)
+    assert result.status == "deployed_unverified" and result.probe == []
+    result.explain_errors(explain)
+    url = result.credentials.api_url if result.credentials is not None else None
+    assert result.probe == [
+        f"{url} did not answer ({explain(refused)}); DNS or the certificate may not be ready yet: check again "
+        "later with dokploy_validate_config"
+    ]
+    result.explain_errors(explain)
+    assert len(result.probe) == 1
 
 
 async def test_an_offline_catalogue_fails_at_stack_and_suggests_template_dir() -> None:

@@ -16,25 +16,17 @@ from mcp.types import TextContent
 from psycopg import sql
 from pydantic import SecretStr
 
-from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
+from dokploy_mcp.config import DokployServerConfig, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.server import build_server
 from dokploy_mcp.supabase.env import EnvFile
-from tests.fake_dokploy import FakeDokploy
+from tests.fake_dokploy import SERVERS, FakeDokploy
 from tests.pgmeta_server import PgMetaServer, pgmeta_server  # noqa: F401 - session fixture
 from tests.postgres.supabase_fixture import create_supabase_schema
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
-SERVERS = DokployServers(
-    default="default",
-    servers={
-        "default": DokployServerConfig(
-            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
-        )
-    },
-)
 USER_ID = str(uuid.uuid4())
 OTHER_ID = str(uuid.uuid4())
 

@@ -12,24 +12,15 @@ from mcp import Client
 from mcp.types import TextContent
 from pydantic import SecretStr
 
-from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
+from dokploy_mcp.config import DokployServerConfig, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.server import build_server
 from dokploy_mcp.supabase.env import EnvFile
-from tests.fake_dokploy import FakeDokploy
+from tests.fake_dokploy import SERVERS, FakeDokploy
 from tests.supabase.kong_double import KongDouble
 
 pytestmark = pytest.mark.anyio
-
-SERVERS = DokployServers(
-    default="default",
-    servers={
-        "default": DokployServerConfig(
-            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
-        )
-    },
-)
 
 
 def stored_env(fake: FakeDokploy, compose_id: str) -> EnvFile:
@@ -241,6 +232,40 @@ async def test_regenerate_keys_preview_then_resign_verified_through_kong(
     assert keys["SERVICE_ROLE_KEY"] != after.get("SERVICE_ROLE_KEY")  # masked without reveal
 
 
+async def test_regenerate_keys_that_fail_before_any_change_say_so_without_a_next_step(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dokploy_mcp.supabase import regenerate as regen
+
+    async def refused(*args: Any, **kwargs: Any) -> regen.RegenerateOutcome:
+        raise regen.StepFailed("plan", "JWT_SECRET is missing")
+
+    monkeypatch.setattr(regen, "regenerate", refused)
+    preview = await call(client, "dokploy_regenerate_keys", stack="shop/supabase")
+    done = await call(client, "dokploy_regenerate_keys", stack="shop/supabase", confirm_token=preview["confirm_token"])
+    assert (done["status"], done["failed_step"], done["problem"]) == ("rolled_back", "plan", "JWT_SECRET is missing")
+    assert done["steps"] == ["nothing was changed"] and done["keys"] == []
+    assert done.get("next_step") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "env_state", "expected"),
+    [
+        ("done", None, None),
+        ("rolled_back", None, "the previous env is back in place"),
+        ("rollback_failed", "new", "holds the NEW keys"),
+        ("rollback_failed", "previous", "the previous env is in place but its redeploy failed"),
+        ("rollback_failed", "unknown", "the env is not the one this tool wrote"),
+    ],
+)
+def test_regenerate_keys_next_step_follows_the_outcome(status: Any, env_state: Any, expected: str | None) -> None:
+    from dokploy_mcp.services.stacks import KeysOutcome
+    from dokploy_mcp.tools.deploy import _keys_next_step
+
+    step = _keys_next_step(KeysOutcome(address="default:x", status=status, env_state=env_state))
+    assert step is None if expected is None else step is not None and expected in step
+
+
 async def test_setup_wizard_deploys_a_new_stack_through_the_tool(fake: FakeDokploy) -> None:
     def gateway(url: str, anon: SecretStr, service: SecretStr) -> KongGateway:
         [compose] = [c for c in fake.composes.values() if c["name"] == "supabase"]
@@ -360,3 +385,47 @@ async def test_setup_wizard_names_the_domain_argument_when_it_is_not_a_host_name
     assert result.is_error and isinstance(result.content[0], TextContent)
     assert "Invalid domain: " in result.content[0].text
     assert fake.projects == {}
+
+
+async def test_list_instances_words_the_composes_it_could_not_read(client: Client, fake: FakeDokploy) -> None:
+    [web] = [c for c in fake.composes.values() if c["name"] == "web"]
+    fake.fail("compose.one", message="boom", times=None, when=lambda p: p["composeId"] == web["composeId"])
+    listed = await call(client, "dokploy_list_instances")
+    [server] = listed["servers"]
+    [line] = server["unreadable"]
+    assert line.startswith("shop/production/web: Dokploy server 'default' failed on ")
+    assert "boom" in line
+    assert not any(name.startswith("_") for name in server)
+
+
+async def test_list_instances_words_a_server_that_fails(client: Client, fake: FakeDokploy) -> None:
+    fake.fail("project.all", message="database is down", times=None)
+    listed = await call(client, "dokploy_list_instances")
+    [server] = listed["servers"]
+    assert server["ok"] is False and server["stacks"] == []
+    assert server["problem"].startswith("Dokploy server 'default' failed on ")
+    assert "database is down" in server["problem"]
+
+
+async def test_regenerate_keys_words_a_failed_redeploy(
+    client: Client, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    fake.deploy_result(stack["composeId"], "error", times=1)
+    preview = await call(client, "dokploy_regenerate_keys", stack="shop/supabase")
+    done = await call(client, "dokploy_regenerate_keys", stack="shop/supabase", confirm_token=preview["confirm_token"])
+    assert (done["status"], done["failed_step"], done["problem"]) == (
+        "rolled_back",
+        "redeploy",
+        "the redeploy ended error",
+    )
+    assert done["next_step"] == "the previous env is back in place; fix the problem above and call again"
+
+
+async def test_setup_wizard_words_an_unreachable_template_catalogue() -> None:
+    fake = FakeDokploy(template_internet=False, lets_encrypt_email="ops@example.com", deploy_polls=0)
+    async with Client(make_server(fake)) as mcp:
+        wizard = await call(mcp, "dokploy_setup_wizard", project="Acme Shop")
+    assert (wizard["status"], wizard["failed_step"]) == ("failed", "stack")
+    problem = wizard["problem"]
+    assert problem.startswith("Dokploy could not get the Supabase template from Dokploy's catalogue (Dokploy server ")
+    assert "call again with template_dir" in problem and "fetch failed" in problem

@@ -12,25 +12,16 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from dokploy_mcp.config import DokployServerConfig, DokployServers, load_settings
+from dokploy_mcp.config import DokployServerConfig, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.server import build_server
 from dokploy_mcp.supabase.env import EnvFile
-from tests.fake_dokploy import FakeDokploy
+from tests.fake_dokploy import SERVERS, FakeDokploy
 from tests.monitoring.samples import LOGS
 from tests.supabase.kong_double import KongDouble
 
 pytestmark = pytest.mark.anyio
-
-SERVERS = DokployServers(
-    default="default",
-    servers={
-        "default": DokployServerConfig(
-            name="default", url="http://dokploy.test:3000", api_key=SecretStr("test-api-key"), api_key_source="test"
-        )
-    },
-)
 
 
 def with_logs(fake: FakeDokploy) -> httpx.MockTransport:
@@ -124,6 +115,10 @@ async def test_monitor_health_reports_services_probes_and_the_problems_with_next
     assert all(s["state"] == "running" for s in health["services"])
     assert all(s["probe"]["ok"] for s in health["services"] if s["probe"])
     assert {p["code"] for p in health["problems"]} == {"database_unreachable", "no_https"}
+    # The database's failure is worded at the tool boundary (explain), as the connect tool words it.
+    [database] = [p for p in health["problems"] if p["code"] == "database_unreachable"]
+    assert database["message"].startswith("the database check failed: Cannot connect to the database")
+    assert health["database"]["problem"] in database["message"]
     assert health["verdict"] == "degraded"
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     for problem in health["problems"]:
@@ -208,3 +203,15 @@ async def test_the_schema_declares_the_bounds_the_tools_check(
         assert tools[name]["max_lines"]["maximum"] == MAX_LINES
         assert tools[name]["since"]["maxLength"] == MAX_TIME_ARG_CHARS
         assert "365d" in tools[name]["since"]["description"]
+
+
+async def test_monitor_health_words_a_server_it_could_not_list(
+    setup: tuple[Client, FakeDokploy, dict[str, Any]],
+) -> None:
+    client, fake, _ = setup
+    fake.fail("project.all", message="database is down", times=None)
+    health = await call(client, "dokploy_monitor_health")
+    assert health["stacks"] == [] and health["verdict"] == "healthy"
+    [line] = health["skipped"]
+    assert line.startswith("server default: Dokploy server 'default' failed on ")
+    assert "database is down" in line

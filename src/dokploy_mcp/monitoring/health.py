@@ -7,7 +7,11 @@
 * one HTTP probe per API service through the stack's kong gateway (:meth:`KongGateway.probe` defines "up" for each
   from the answer a healthy service gives);
 * the TLS certificate the public domain serves, from a real handshake (:func:`check_certificate`);
-* database reachability, through the caller's check (the database toolset's ``connect``).
+* database reachability, through the caller's check (the database service's probe, as ``connect`` runs it).
+
+The stack comes in as data (:class:`StackView`): loading it, choosing between a Supabase stack and a plain compose
+(:func:`as_plain_compose`) and building its gateway are the health service's job (``services.health``). An error a
+check raises is kept for the tool layer to put into words (:meth:`StackHealth.explain_errors`).
 
 Probes, the TLS check and the database check run concurrently, each under its own timeout, and the whole call
 returns within ``budget_s``: whatever has not finished by then is reported as timed out, not waited for.
@@ -25,18 +29,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
+from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.monitoring.tls import CertificateReport, check_certificate
 
 if TYPE_CHECKING:
-    from dokploy_mcp.dokploy.models import Domain
+    from dokploy_mcp.dokploy.models import Deployment, Domain
     from dokploy_mcp.kong.gateway import KongGateway, ProbeResult, ServiceName
-    from dokploy_mcp.supabase.stack import SupabaseStack
 
 __all__ = [
     "CORE_SERVICES",
+    "PLAIN_COMPOSE_RULE",
     "PROBED_SERVICES",
+    "SUPABASE_ONLY_PROBLEMS",
     "TLS_WARNING_DAYS",
     "VERDICT_RULE",
     "ContainerView",
@@ -48,6 +54,9 @@ __all__ = [
     "ProbeView",
     "ServiceHealth",
     "StackHealth",
+    "StackRefView",
+    "StackView",
+    "as_plain_compose",
     "stack_health",
 ]
 
@@ -71,6 +80,12 @@ VERDICT_RULE = (
     "healthy: none of these. A problem's severity is the verdict it implies on its own; 'warning' (plain http, a "
     "container Docker reports unhealthy, a deployment still running or cancelled, never deployed) changes no verdict."
 )
+#: Problems that only make sense for a Supabase stack (its API behind kong).
+SUPABASE_ONLY_PROBLEMS = frozenset({"probes_not_run", "no_https"})
+PLAIN_COMPOSE_RULE = (
+    "not a Supabase stack: down when none of its containers runs; degraded when some service's containers are not "
+    "all running or the last deployment failed; healthy otherwise"
+)
 
 _SEVERITY_ORDER = {"down": 0, "degraded": 1, "warning": 2}
 _DOCKER_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -78,6 +93,38 @@ _HEALTH_ORDER = {"unhealthy": 0, "starting": 1, "healthy": 2}
 
 
 # -- what the caller passes -------------------------------------------------------------------------------------------
+
+
+class StackRefView(Protocol):
+    """Where the stack is (``supabase.stack.StackRef`` fits): the address tools take, and its human path."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+class StackView(Protocol):
+    """The stack checked (``supabase.stack.SupabaseStack`` fits): its compose services, kong domain and public URL,
+    last deployment, and env values (the keys the probes need)."""
+
+    @property
+    def ref(self) -> StackRefView: ...
+
+    @property
+    def services(self) -> Sequence[str]: ...
+
+    @property
+    def kong_domain(self) -> Domain | None: ...
+
+    @property
+    def public_url(self) -> str | None: ...
+
+    @property
+    def last_deployment(self) -> Deployment | None: ...
+
+    def get(self, key: str) -> str | None: ...
 
 
 class ContainerView(Protocol):
@@ -101,7 +148,8 @@ class ContainerView(Protocol):
 
 
 class DatabaseView(Protocol):
-    """What a database check answers (the ``connect`` tool's ConnectReport fits)."""
+    """What a database check answers (``services.database.ConnectReport`` fits): ``error`` is why it failed, for the
+    tool layer to word into ``problem`` (see :meth:`StackHealth.explain_errors`)."""
 
     @property
     def ok(self) -> bool: ...
@@ -114,6 +162,9 @@ class DatabaseView(Protocol):
 
     @property
     def problem(self) -> str | None: ...
+
+    @property
+    def error(self) -> DokployMCPError | None: ...
 
 
 TlsCheck = Callable[[str, int], Awaitable[CertificateReport]]
@@ -177,6 +228,8 @@ class DatabaseHealth(BaseModel):
     latency_ms: float | None = None
     problem: str | None = None
     timed_out: bool = False
+    # The error the check raised, worded by the tool layer (explain runs at the boundary only): see explain_errors.
+    _error: DokployMCPError | None = PrivateAttr(default=None)
 
 
 class StackHealth(BaseModel):
@@ -194,12 +247,22 @@ class StackHealth(BaseModel):
     timed_out: list[str] = Field(description="checks that did not finish in time: probe:<service>, tls, database")
     duration_ms: float
 
+    def explain_errors(self, explain: Callable[[DokployMCPError], str]) -> None:
+        """Put the errors the checks raised into words with the tool layer's ``explain`` (domain code never does)."""
+        database = self.database
+        if database is None or database._error is None:
+            return
+        database.problem = explain(database._error)
+        for problem in self.problems:
+            if problem.code == "database_unreachable":
+                problem.message = _database_message(database.problem)
+
 
 # -- the check --------------------------------------------------------------------------------------------------------
 
 
 async def stack_health(
-    stack: SupabaseStack,
+    stack: StackView,
     containers: Sequence[ContainerView] | None,
     *,
     gateway: KongGateway | None,
@@ -216,136 +279,161 @@ async def stack_health(
     runs the ``connect`` probe (None: not checked). Each probe and the TLS check stop after ``probe_timeout_s``, the
     database check after ``database_timeout_s``, everything after ``budget_s``.
     """
-    import anyio
-
     started = time.perf_counter()
     checked_at = datetime.now(UTC)
     address = stack.ref.address
     declared = set(stack.services)
     probed = [service for service in PROBED_SERVICES if not declared or service in declared]
-    tls_target = _tls_target(stack)
+    checks = _Checks(gateway, database_check, tls_check, probe_timeout_s, database_timeout_s)
+    await checks.run(probed if gateway is not None else [], _tls_target(stack), budget_s)
 
-    probes: dict[str, ProbeView] = {}
-    certificate: list[CertificateReport] = []
-    database: list[DatabaseHealth] = []
-    timed_out: list[str] = []
-
-    async def probe(service: ServiceName) -> None:
-        assert gateway is not None
-        with anyio.move_on_after(probe_timeout_s):
-            try:
-                probes[service] = _probe_view(await gateway.probe(service))
-            except Exception as exc:
-                probes[service] = ProbeView(ok=False, status=None, latency_ms=None, detail=f"probe failed: {exc}")
-        if service not in probes:
-            timed_out.append(f"probe:{service}")
-            probes[service] = ProbeView(
-                ok=False,
-                status=None,
-                latency_ms=None,
-                detail=f"timed out: no answer within {probe_timeout_s:g} s",
-                timed_out=True,
-            )
-
-    async def tls(host: str, port: int) -> None:
-        with anyio.move_on_after(probe_timeout_s):
-            try:
-                certificate.append(await tls_check(host, port))
-            except Exception as exc:
-                certificate.append(_tls_failure(host, port, f"TLS check failed: {type(exc).__name__}: {exc}"))
-        if not certificate:
-            timed_out.append("tls")
-            certificate.append(_tls_failure(host, port, f"timed out: no TLS handshake within {probe_timeout_s:g} s"))
-
-    async def check_database() -> None:
-        assert database_check is not None
-        with anyio.move_on_after(database_timeout_s):
-            try:
-                database.append(_database_view(await database_check()))
-            except Exception as exc:
-                database.append(DatabaseHealth(ok=False, problem=_describe_error(exc)))
-        if not database:
-            timed_out.append("database")
-            database.append(
-                DatabaseHealth(
-                    ok=False, problem=f"timed out: no answer within {database_timeout_s:g} s", timed_out=True
-                )
-            )
-
-    with anyio.move_on_after(budget_s):
-        async with anyio.create_task_group() as group:
-            if gateway is not None:
-                for service in probed:
-                    group.start_soon(probe, service)
-            if tls_target is not None:
-                group.start_soon(tls, *tls_target)
-            if database_check is not None:
-                group.start_soon(check_database)
-
-    # Whatever the budget cut short.
-    budget_note = f"timed out: the health check's {budget_s:g} s budget ran out first"
-    if gateway is not None:
-        for service in probed:
-            if service not in probes:
-                timed_out.append(f"probe:{service}")
-                probes[service] = ProbeView(ok=False, status=None, latency_ms=None, detail=budget_note, timed_out=True)
-    if tls_target is not None and not certificate:
-        timed_out.append("tls")
-        certificate.append(_tls_failure(*tls_target, budget_note))
-    if database_check is not None and not database:
-        timed_out.append("database")
-        database.append(DatabaseHealth(ok=False, problem=budget_note, timed_out=True))
-
-    services = _services(stack, containers, probes)
-    deployment = stack.last_deployment
-    last_deployment = (
-        DeploymentView(
-            id=deployment.deployment_id,
-            status=deployment.status,
-            title=deployment.title,
-            created_at=deployment.created_at,
-            finished_at=deployment.finished_at,
-            error_message=deployment.error_message,
-        )
-        if deployment is not None
-        else None
-    )
-    tls_report = certificate[0] if certificate else None
-    database_report = database[0] if database else None
-
+    services = _services(stack, containers, checks.probes)
+    last_deployment = _deployment_view(stack.last_deployment)
     assess = _Assessment(address, stack, gateway is not None)
     assess.containers(containers, services, last_deployment)
-    assess.probes(probed, probes)
-    assess.tls(tls_report)
-    assess.database(database_report)
+    assess.probes(probed, checks.probes)
+    assess.tls(checks.certificate)
+    assess.database(checks.database)
     assess.deployment(last_deployment)
     problems = sorted(assess.problems, key=lambda problem: _SEVERITY_ORDER[problem.severity])
-    verdict: Verdict = "healthy"
-    if any(problem.severity == "down" for problem in problems):
-        verdict = "down"
-    elif any(problem.severity == "degraded" for problem in problems):
-        verdict = "degraded"
     return StackHealth(
         stack=address,
         path=stack.ref.path,
         public_url=stack.public_url,
         checked_at=checked_at,
-        verdict=verdict,
+        verdict=_verdict(problems),
         rule=VERDICT_RULE,
         services=services,
         last_deployment=last_deployment,
-        tls=tls_report,
-        database=database_report,
+        tls=checks.certificate,
+        database=checks.database,
         problems=problems,
-        timed_out=sorted(set(timed_out)),
+        timed_out=sorted(set(checks.timed_out)),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+
+
+class _Checks:
+    """The probes, the TLS check and the database check of one stack, run concurrently, each under its own timeout;
+    what did not answer in time is reported as timed out, with the reason (its own timeout or the whole budget)."""
+
+    def __init__(
+        self,
+        gateway: KongGateway | None,
+        database_check: DatabaseCheck | None,
+        tls_check: TlsCheck,
+        probe_timeout_s: float,
+        database_timeout_s: float,
+    ) -> None:
+        self.gateway = gateway
+        self.database_check = database_check
+        self.tls_check = tls_check
+        self.probe_timeout_s = probe_timeout_s
+        self.database_timeout_s = database_timeout_s
+        self.probes: dict[str, ProbeView] = {}
+        self.certificate: CertificateReport | None = None
+        self.database: DatabaseHealth | None = None
+        self.timed_out: list[str] = []
+
+    async def run(self, probed: list[ServiceName], tls_target: tuple[str, int] | None, budget_s: float) -> None:
+        import anyio
+
+        with anyio.move_on_after(budget_s):
+            async with anyio.create_task_group() as group:
+                for service in probed:
+                    group.start_soon(self.probe, service)
+                if tls_target is not None:
+                    group.start_soon(self.tls, *tls_target)
+                if self.database_check is not None:
+                    group.start_soon(self.check_database)
+        # Whatever the budget cut short.
+        budget_note = f"timed out: the health check's {budget_s:g} s budget ran out first"
+        for service in probed:
+            if service not in self.probes:
+                self.timed_out.append(f"probe:{service}")
+                self.probes[service] = ProbeView(
+                    ok=False, status=None, latency_ms=None, detail=budget_note, timed_out=True
+                )
+        if tls_target is not None and self.certificate is None:
+            self.timed_out.append("tls")
+            self.certificate = _tls_failure(*tls_target, budget_note)
+        if self.database_check is not None and self.database is None:
+            self.timed_out.append("database")
+            self.database = DatabaseHealth(ok=False, problem=budget_note, timed_out=True)
+
+    async def probe(self, service: ServiceName) -> None:
+        import anyio
+
+        assert self.gateway is not None
+        timeout = self.probe_timeout_s
+        with anyio.move_on_after(timeout):
+            try:
+                self.probes[service] = _probe_view(await self.gateway.probe(service))
+            except Exception as exc:
+                self.probes[service] = ProbeView(ok=False, status=None, latency_ms=None, detail=f"probe failed: {exc}")
+        if service not in self.probes:
+            self.timed_out.append(f"probe:{service}")
+            self.probes[service] = ProbeView(
+                ok=False,
+                status=None,
+                latency_ms=None,
+                detail=f"timed out: no answer within {timeout:g} s",
+                timed_out=True,
+            )
+
+    async def tls(self, host: str, port: int) -> None:
+        import anyio
+
+        timeout = self.probe_timeout_s
+        with anyio.move_on_after(timeout):
+            try:
+                self.certificate = await self.tls_check(host, port)
+            except Exception as exc:
+                self.certificate = _tls_failure(host, port, f"TLS check failed: {type(exc).__name__}: {exc}")
+        if self.certificate is None:
+            self.timed_out.append("tls")
+            self.certificate = _tls_failure(host, port, f"timed out: no TLS handshake within {timeout:g} s")
+
+    async def check_database(self) -> None:
+        import anyio
+
+        assert self.database_check is not None
+        timeout = self.database_timeout_s
+        with anyio.move_on_after(timeout):
+            try:
+                self.database = _database_view(await self.database_check())
+            except Exception as exc:
+                self.database = _database_failure(exc)
+        if self.database is None:
+            self.timed_out.append("database")
+            self.database = DatabaseHealth(
+                ok=False, problem=f"timed out: no answer within {timeout:g} s", timed_out=True
+            )
+
+
+def as_plain_compose(report: StackHealth) -> StackHealth:
+    """``report`` of a compose that is not a Supabase stack: without the Supabase-only problems, its verdict under
+    :data:`PLAIN_COMPOSE_RULE`."""
+    report.problems = [p for p in report.problems if p.code not in SUPABASE_ONLY_PROBLEMS]
+    report.verdict = _verdict(report.problems)
+    report.rule = PLAIN_COMPOSE_RULE
+    return report
 
 
 # -- pieces -----------------------------------------------------------------------------------------------------------
 
 
-def _tls_target(stack: SupabaseStack) -> tuple[str, int] | None:
+def _verdict(problems: Sequence[HealthProblem]) -> Verdict:
+    """The worst severity among ``problems``; a warning changes no verdict."""
+    severities = {problem.severity for problem in problems}
+    return "down" if "down" in severities else "degraded" if "degraded" in severities else "healthy"
+
+
+def _database_message(problem: str | None) -> str:
+    return f"the database check failed: {problem or 'no reason given'}"
+
+
+def _tls_target(stack: StackView) -> tuple[str, int] | None:
     """Host and port of the public https URL, or None when the stack is not served over https."""
     url = stack.public_url
     if url is None:
@@ -354,6 +442,19 @@ def _tls_target(stack: SupabaseStack) -> tuple[str, int] | None:
     if parts.scheme != "https" or not parts.hostname:
         return None
     return parts.hostname, parts.port or 443
+
+
+def _deployment_view(deployment: Deployment | None) -> DeploymentView | None:
+    if deployment is None:
+        return None
+    return DeploymentView(
+        id=deployment.deployment_id,
+        status=deployment.status,
+        title=deployment.title,
+        created_at=deployment.created_at,
+        finished_at=deployment.finished_at,
+        error_message=deployment.error_message,
+    )
 
 
 def _tls_failure(host: str, port: int, problem: str) -> CertificateReport:
@@ -366,22 +467,22 @@ def _probe_view(result: ProbeResult) -> ProbeView:
 
 def _database_view(result: DatabaseView) -> DatabaseHealth:
     latency = result.latency_ms
-    return DatabaseHealth(
+    view = DatabaseHealth(
         ok=result.ok,
         route=result.route,
         latency_ms=round(latency, 1) if latency is not None else None,
         problem=result.problem,
     )
+    view._error = result.error
+    return view
 
 
-def _describe_error(exc: Exception) -> str:
-    from dokploy_mcp.errors import DokployMCPError
-
+def _database_failure(exc: Exception) -> DatabaseHealth:
+    view = DatabaseHealth(ok=False, problem=f"{type(exc).__name__}: {exc}")
     if isinstance(exc, DokployMCPError):
-        from dokploy_mcp.explain import explain
-
-        return explain(exc)
-    return f"{type(exc).__name__}: {exc}"
+        # A domain error has a better wording than its text; only the tool layer may give it (explain_errors).
+        view._error = exc
+    return view
 
 
 def _docker_health(statuses: Sequence[str | None]) -> str | None:
@@ -395,7 +496,7 @@ def _docker_health(statuses: Sequence[str | None]) -> str | None:
 
 
 def _services(
-    stack: SupabaseStack, containers: Sequence[ContainerView] | None, probes: dict[str, ProbeView]
+    stack: StackView, containers: Sequence[ContainerView] | None, probes: dict[str, ProbeView]
 ) -> list[ServiceHealth]:
     groups: dict[str, list[ContainerView]] = {service: [] for service in stack.services}
     for container in containers or ():
@@ -437,7 +538,7 @@ def _services(
 class _Assessment:
     """Turns the checks into problems, each with its severity and next step (see VERDICT_RULE)."""
 
-    def __init__(self, address: str, stack: SupabaseStack, probed: bool) -> None:
+    def __init__(self, address: str, stack: StackView, probed: bool) -> None:
         self.address = address
         self.stack = stack
         self.probed = probed
@@ -508,41 +609,45 @@ class _Assessment:
             )
             return
         for service in services:
-            core = service.service in CORE_SERVICES
-            role = " (nothing of the stack works without it)" if core else ""
-            if service.state == "missing":
-                self.add(
-                    "container_missing",
-                    "down" if core else "degraded",
-                    f"the compose declares {service.service} but it has no container{role}: the last deployment "
-                    "did not create it; check the configuration",
-                    self.validate(),
-                    service.service,
-                )
-            elif service.running == 0:
-                self.add(
-                    "container_not_running",
-                    "down" if core else "degraded",
-                    f"{service.service}'s container is {service.state}{role}; its logs say why",
-                    self.logs(service.service),
-                    service.service,
-                )
-            elif service.running < service.containers:
-                self.add(
-                    "container_not_running",
-                    "degraded",
-                    f"only {service.running} of {service.service}'s {service.containers} containers run",
-                    self.logs(service.service),
-                    service.service,
-                )
-            elif service.health == "unhealthy":
-                self.add(
-                    "container_unhealthy",
-                    "warning",
-                    f"{service.service} runs but Docker's healthcheck reports it unhealthy",
-                    self.logs(service.service),
-                    service.service,
-                )
+            self.service(service)
+
+    def service(self, service: ServiceHealth) -> None:
+        """The problem of one service whose containers do not all run (or run unhealthy), if any."""
+        core = service.service in CORE_SERVICES
+        role = " (nothing of the stack works without it)" if core else ""
+        if service.state == "missing":
+            self.add(
+                "container_missing",
+                "down" if core else "degraded",
+                f"the compose declares {service.service} but it has no container{role}: the last deployment "
+                "did not create it; check the configuration",
+                self.validate(),
+                service.service,
+            )
+        elif service.running == 0:
+            self.add(
+                "container_not_running",
+                "down" if core else "degraded",
+                f"{service.service}'s container is {service.state}{role}; its logs say why",
+                self.logs(service.service),
+                service.service,
+            )
+        elif service.running < service.containers:
+            self.add(
+                "container_not_running",
+                "degraded",
+                f"only {service.running} of {service.service}'s {service.containers} containers run",
+                self.logs(service.service),
+                service.service,
+            )
+        elif service.health == "unhealthy":
+            self.add(
+                "container_unhealthy",
+                "warning",
+                f"{service.service} runs but Docker's healthcheck reports it unhealthy",
+                self.logs(service.service),
+                service.service,
+            )
 
     def probes(self, probed: list[ServiceName], probes: dict[str, ProbeView]) -> None:
         if not self.probed:
@@ -639,7 +744,7 @@ class _Assessment:
         self.add(
             "database_unreachable",
             "degraded",
-            f"the database check failed: {report.problem or 'no reason given'}",
+            _database_message(report.problem),
             NextStep(tool="connect", arguments={"target": self.address}),
             "db",
         )

@@ -12,9 +12,10 @@ piped through ``grep -iF <search>`` when a search is given (Dokploy ``packages/s
   failure). Searching is therefore done here, on whole records; :func:`safe_search` gives the word that could be
   sent to Dokploy when a caller prefers to trim the transfer.
 
-Every line is cleaned before anything else looks at it: ANSI escape sequences and control characters removed, the
-stack's secrets masked (the caller's ``mask``, usually :func:`dokploy_mcp.supabase.operations.secret_masker`),
-URL passwords and JWT-shaped tokens masked, lines longer than :data:`MAX_LINE_CHARS` cut with a marker.
+Every line is cleaned before anything else looks at it (:func:`dokploy_mcp.dokploy.logtext.clean_log_text`): ANSI
+escape sequences and control characters removed, the stack's secrets masked (the caller's ``mask``, built from the
+stack's env by the caller), URL passwords and JWT-shaped tokens masked; then lines longer than
+:data:`MAX_LINE_CHARS` are cut with a marker.
 
 A *record* is a line and the continuation lines after it (stack-trace frames, Postgres DETAIL/HINT/STATEMENT lines):
 filters keep or drop whole records, and counts count records.
@@ -40,10 +41,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.dokploy.errors import DokployAPIError, DokployError
+from dokploy_mcp.dokploy.logtext import Mask, clean_log_text
 from dokploy_mcp.dokploy.models import Compose, Deployment
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.monitoring.containers import ServiceContainer, compose_layout, stack_containers
-from dokploy_mcp.supabase.secrets import MASK, mask_url_credentials
+from dokploy_mcp.redact import SHOWN_MASK
 
 if TYPE_CHECKING:
     # Only for annotations: the tool layer imports the result models at start-up, and the client pulls in httpx.
@@ -71,7 +73,6 @@ __all__ = [
     "Summary",
     "TopError",
     "aggregate",
-    "clean_log_text",
     "compile_pattern",
     "detect_level",
     "last_deployment",
@@ -82,12 +83,10 @@ __all__ = [
     "parse_until",
     "safe_search",
     "service_logs",
-    "strip_ansi",
     "validate_since",
 ]
 
 Level = Literal["error", "warning", "info", "debug"]
-Mask = Callable[[str], str]
 
 #: Dokploy's bound on ``tail`` (compose.readLogs input schema).
 MAX_TAIL = 10_000
@@ -116,36 +115,6 @@ UNTRUSTED = (
 
 _RANK: dict[str, int] = {"debug": 0, "info": 1, "warning": 2, "error": 3}
 _EPOCH = datetime.min.replace(tzinfo=UTC)
-
-# -- cleaning -----------------------------------------------------------------------------------------------------
-
-# ECMA-48: CSI sequences (colours, cursor moves), OSC sequences (titles, hyperlinks), then the two-byte escapes.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
-# Control characters other than tab and newline (a stray \x1b left by a broken sequence included).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# A JWT (header.payload.signature, header and payload base64url JSON objects): user sessions, service keys.
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+")
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without ANSI escape sequences (colours, cursor moves, terminal titles, hyperlinks)."""
-    return _ANSI.sub("", text)
-
-
-def _mask_jwts(text: str) -> str:
-    return _JWT.sub(lambda m: f"{MASK} (JWT, {len(m.group(0))} chars)", text)
-
-
-def clean_log_text(raw: str, *, mask: Mask) -> str:
-    """Log text made safe to show: ANSI codes and control characters removed (newlines and tabs kept), the
-    caller's secrets masked, URL passwords and JWT-shaped tokens masked.
-
-    Also for text that is not a container log (deployment build logs)."""
-    text = strip_ansi(raw).replace("\r\n", "\n")
-    # A bare carriage return redraws the terminal line (progress bars): keep what was drawn last.
-    text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
-    text = _CONTROL.sub("", text)
-    return _mask_jwts(mask_url_credentials(mask(text)))
 
 
 # -- timestamps -----------------------------------------------------------------------------------------------------
@@ -844,7 +813,7 @@ _QUOTED = (
     (re.compile(r"`[^`]*`"), "`<v>`"),
 )
 _NORMALISERS: tuple[tuple[re.Pattern[str], Replacement], ...] = (
-    (re.compile(re.escape(MASK) + r" \([^)]*\)"), "<secret>"),
+    (re.compile(re.escape(SHOWN_MASK) + r" \([^)]*\)"), "<secret>"),
     (
         re.compile(
             r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:\s?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?",

@@ -100,11 +100,17 @@ async def check_certificate(
         report.problem = report.problem or "the server sent no certificate"
         report.valid = False
         return report
+    _read_certificate(report, der, now)
+    return report
+
+
+def _read_certificate(report: CertificateReport, der: bytes, now: datetime | None) -> None:
+    """Fill ``report`` from the certificate the server sent: subject, issuer, dates, days left, and the Traefik hint."""
     try:
         _describe(report, der)
     except ValueError as exc:
         report.problem = (report.problem + "; " if report.problem else "") + f"the certificate does not parse: {exc}"
-        return report
+        return
     if report.not_after is not None:
         reference = now or datetime.now(UTC)
         if reference.tzinfo is None:
@@ -112,10 +118,10 @@ async def check_certificate(
         report.days_left = days_between(reference, report.not_after)
     if report.problem is not None and report.subject is not None and TRAEFIK_DEFAULT_CN in report.subject:
         report.problem += (
-            f"; this is Traefik's default certificate: no certificate was issued for {host} (for Let's Encrypt, the "
-            "name must resolve to the Dokploy server, port 80 must be open and Dokploy's Let's Encrypt e-mail set)"
+            f"; this is Traefik's default certificate: no certificate was issued for {report.host} (for Let's "
+            "Encrypt, the name must resolve to the Dokploy server, port 80 must be open and Dokploy's Let's Encrypt "
+            "e-mail set)"
         )
-    return report
 
 
 async def _handshake(host: str, port: int, context: ssl.SSLContext, deadline: float) -> tuple[bytes | None, str | None]:

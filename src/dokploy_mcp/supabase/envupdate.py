@@ -20,25 +20,12 @@ from urllib.parse import urlsplit
 
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.supabase.env import KEY_PATTERN, EnvChange, EnvFile, check_value, control_character, diff
-from dokploy_mcp.supabase.keys import decode_key, generate_secret
-from dokploy_mcp.supabase.validate import REQUIRED
+from dokploy_mcp.supabase.keys import KEY_ROLES, decode_key, generate_secret
+from dokploy_mcp.supabase.variables import GENERATABLE, REQUIRED
 
-KEY_ROLES = {"ANON_KEY": "anon", "SERVICE_ROLE_KEY": "service_role"}
 URL_TRIO = ("SUPABASE_HOST", "API_EXTERNAL_URL", "SUPABASE_PUBLIC_URL")
 #: Which of the trio the others are derived from when several are given: a URL carries the scheme, a host does not.
 URL_SOURCES = ("API_EXTERNAL_URL", "SUPABASE_PUBLIC_URL", "SUPABASE_HOST")
-#: Variables dokploy_update_env may fill with a fresh random secret (``generate``), and the length each needs (the
-#: template's). VAULT_ENC_KEY is not among them: Supavisor encrypts its stored data with it, so a new one after the
-#: first start makes that data unreadable.
-GENERATABLE: dict[str, int] = {
-    "DASHBOARD_PASSWORD": 32,
-    "SECRET_KEY_BASE": 64,
-    "PG_META_CRYPTO_KEY": 32,
-    "LOGFLARE_PUBLIC_ACCESS_TOKEN": 32,
-    "LOGFLARE_PRIVATE_ACCESS_TOKEN": 32,
-    "S3_PROTOCOL_ACCESS_KEY_ID": 24,
-    "S3_PROTOCOL_ACCESS_KEY_SECRET": 48,
-}
 
 
 @dataclass

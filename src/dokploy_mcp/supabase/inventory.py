@@ -2,7 +2,8 @@
 
 One ``project.all`` per server, then ``compose.one`` for each compose (``project.all`` does not say which composes
 are Supabase stacks), concurrently with a bound, and nothing more per compose. A server that fails is reported
-with its problem; it does not hide the others.
+with its problem; it does not hide the others. Failures are kept as errors; the tool layer words them
+(:meth:`ServerInventory.explain_errors`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from dokploy_mcp.config import DokployServers
 from dokploy_mcp.dokploy.models import Compose
 from dokploy_mcp.errors import DokployMCPError
-from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.stack import (
     FETCH_CONCURRENCY,
     ComposeListing,
@@ -55,6 +55,21 @@ class ServerInventory(BaseModel):
     stacks: list[InstanceSummary] = Field(default_factory=list)
     other_composes: int = Field(default=0, description="composes on this server that are not Supabase stacks")
     unreadable: list[str] = Field(default_factory=list, description="composes whose details could not be read")
+    # The errors behind ``problem`` and ``unreadable``, worded by the tool layer (private: not in the schema).
+    _error: DokployMCPError | None = PrivateAttr(default=None)
+    _unreadable: list[tuple[str, DokployMCPError]] = PrivateAttr(default_factory=list)
+
+    @property
+    def error(self) -> DokployMCPError | None:
+        """Why the server could not be listed (``ok`` is False); ``problem`` stays empty until the tool words it."""
+        return self._error
+
+    def explain_errors(self, explain: Callable[[DokployMCPError], str]) -> None:
+        """Put the errors into words with the tool layer's ``explain``: ``problem``, and ``path: why`` per
+        unreadable compose."""
+        if self._error is not None:
+            self.problem = explain(self._error)
+        self.unreadable = [f"{path}: {explain(exc)}" for path, exc in self._unreadable]
 
 
 def summarize(stack: SupabaseStack) -> InstanceSummary:
@@ -87,7 +102,7 @@ async def server_inventory(server: str, client: DokployClient) -> ServerInventor
     inventory = ServerInventory(server=server, ok=True)
     for listing, compose in zip(listings, details, strict=True):
         if isinstance(compose, DokployMCPError):
-            inventory.unreadable.append(f"{listing.ref().path}: {explain(compose)}")
+            inventory._unreadable.append((listing.ref().path, compose))
         elif is_supabase(compose):
             inventory.stacks.append(summarize(SupabaseStack.from_compose(listing.ref(), compose)))
         else:
@@ -105,7 +120,9 @@ async def list_instances(
         try:
             results[index] = await server_inventory(name, await client_for(name))
         except DokployMCPError as exc:
-            results[index] = ServerInventory(server=name, ok=False, problem=explain(exc))
+            failed = ServerInventory(server=name, ok=False)
+            failed._error = exc
+            results[index] = failed
 
     async with anyio.create_task_group() as group:
         for index, name in enumerate(names):

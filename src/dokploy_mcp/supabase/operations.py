@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
+from dokploy_mcp.dokploy.logtext import clean_log_text
 from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.redact import mask_in_text
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.secrets import is_secret, mask_in_text
+from dokploy_mcp.supabase.secrets import is_secret
 from dokploy_mcp.supabase.stack import SupabaseStack
 
 if TYPE_CHECKING:
@@ -47,8 +49,6 @@ def secret_masker(*envs: EnvFile) -> Callable[[str], str]:
 def log_masker(*envs: EnvFile) -> Callable[[str], str]:
     """For a deployment's build log: the same cleaning as container logs (ANSI, control characters, URL passwords,
     tokens) plus these envs' secrets, so every log a tool shows goes through one piece of code."""
-    from dokploy_mcp.monitoring.logs import clean_log_text
-
     mask = secret_masker(*envs)
     return lambda text: clean_log_text(text, mask=mask)
 

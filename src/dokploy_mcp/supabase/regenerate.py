@@ -8,6 +8,9 @@ old keys (apps, edge functions, backends) stops working until it gets the new on
 Steps: write the env, redeploy and wait, verify through kong (GoTrue health with the anon key; the admin users
 route must answer the service key and refuse the anon key). When a step after the write fails, the previous env is
 written back and the stack redeployed, and the outcome says exactly what happened. The env is never left half new.
+
+Failures are kept as the errors themselves (``failure``, ``restore_failure``); the tool layer puts them into words
+with :meth:`RegenerateOutcome.describe` and its ``explain``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from pydantic import SecretStr
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.deploy import DeployOutcome, deploy_and_wait
 from dokploy_mcp.errors import DokployMCPError
-from dokploy_mcp.explain import explain
 from dokploy_mcp.kong.gateway import KongGateway, default_gateway
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["resign", "rotate"]
 Progress = Callable[[str], Awaitable[None]]
+Explain = Callable[[DokployMCPError], str]
 GatewayFactory = Callable[[str, SecretStr, SecretStr], KongGateway]
 
 #: The steps in order; tests inject a failure at each of them.
@@ -52,18 +55,34 @@ class RegenerateOutcome:
     status: Literal["done", "rolled_back", "rollback_failed"]
     failed_step: str | None
     steps: list[str] = field(default_factory=list)
-    problem: str | None = None
+    #: Why the change failed, and why restoring the previous env failed after it (None: it did not).
+    failure: DokployMCPError | None = None
+    restore_failure: DokployMCPError | None = None
     deploy: DeployOutcome | None = None
     rollback_deploy: DeployOutcome | None = None
     new_env: EnvFile | None = None
     #: After a failed restore: which env Dokploy holds ("previous", "new", "other" or "unknown").
     env_state: Literal["previous", "new", "other", "unknown"] | None = None
 
+    def describe(self, explain: Explain) -> str | None:
+        """The failure (and the restore's, after it) in words, with the tool layer's ``explain``; None when done."""
+        if self.failure is None:
+            return None
+        problem = _word(self.failure, explain)
+        if self.restore_failure is not None:
+            problem += f"; then restoring the previous env failed: {_word(self.restore_failure, explain)}"
+        return problem
+
 
 class StepFailed(DokployMCPError):
     def __init__(self, step: str, message: str) -> None:
         super().__init__(message)
         self.step = step
+
+
+def _word(exc: DokployMCPError, explain: Explain) -> str:
+    """A step's own message says it all; any other error gets the boundary's explanation."""
+    return str(exc) if isinstance(exc, StepFailed) else explain(exc)
 
 
 async def regenerate(
@@ -100,13 +119,13 @@ async def regenerate(
     except ConcurrentChangeError as exc:
         # Someone else changed the env since it was read and nothing was written: writing "the previous env" back
         # now would throw their change away.
-        outcome.status, outcome.failed_step, outcome.problem = "rolled_back", "write_env", explain(exc)
+        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
         outcome.steps.append("nothing was written: the env someone else saved is left as it is")
         return outcome
     except DokployMCPError as exc:
         # The write may have landed although the call failed, or Dokploy stored something else: the restore
         # below puts the previous env back when the stored one differs from it.
-        outcome.status, outcome.failed_step, outcome.problem = "rolled_back", "write_env", explain(exc)
+        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
         # What Dokploy made of our write counts as ours: restoring over it is safe.
         mangled = exc.stored if isinstance(exc, EnvWriteError) else None
         await _restore(client, stack, outcome, redeploy=False, wait_seconds=wait_seconds, also_ours=mangled)
@@ -134,8 +153,7 @@ async def regenerate(
                 raise StepFailed("verify", "the new keys did not pass the gateway check: " + "; ".join(check.details))
             await note("verified through kong")
     except DokployMCPError as exc:
-        outcome.status, outcome.failed_step = "rolled_back", step
-        outcome.problem = str(exc) if isinstance(exc, StepFailed) else explain(exc)
+        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", step, exc
         await _restore(client, stack, outcome, redeploy=True, wait_seconds=wait_seconds)
     return outcome
 
@@ -184,8 +202,7 @@ async def _restore(
             outcome.steps.append(f"redeployed with the previous env ({outcome.rollback_deploy.status})")
     except DokployMCPError as exc:
         outcome.status = "rollback_failed"
-        reason = str(exc) if isinstance(exc, StepFailed) else explain(exc)
-        outcome.problem = f"{outcome.problem}; then restoring the previous env failed: {reason}"
+        outcome.restore_failure = exc
         outcome.env_state = await _env_state(client, stack, previous, written)
         logger.error("restoring the env of %s failed: %s", stack.ref.path, exc)
 

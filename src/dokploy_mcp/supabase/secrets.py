@@ -9,26 +9,24 @@ Rules:
 - Public by design, shown in clear: the anon key (ANON_KEY, its copy SUPABASE_ANON_KEY, ANON_KEY_ASYMMETRIC) and
   the publishable key (SUPABASE_PUBLISHABLE_KEY). Browsers receive them; they grant nothing Row Level Security
   does not allow.
-- A masked value shows only its length ("•••• (32 chars)"): never a character of it, not even the first few,
-  because a prefix narrows a search and several masks of one value must not add up to the value.
+- A masked value shows only its length ("•••• (32 chars)", :func:`dokploy_mcp.redact.mask`): never a character
+  of it, not even the first few, because a prefix narrows a search and several masks of one value must not add up
+  to the value.
 - Non-secret values are shown as they are, except the password inside a URL (``scheme://user:password@host``),
   which is replaced by "••••" wherever it appears.
 - ``reveal=True`` shows everything in clear: the caller asked for it explicitly.
-- Text that is not env (logs, error messages, deploy output) is cleaned with :func:`mask_in_text`, which replaces
-  every occurrence of each known secret value. Values shorter than 8 characters are left alone: they would match
-  ordinary words and numbers everywhere and are too short to be worth protecting that way.
+- Text that is not env (logs, error messages, deploy output) is cleaned with :func:`dokploy_mcp.redact.mask_in_text`,
+  which replaces every occurrence of each known secret value. Values shorter than 8 characters are left alone: they
+  would match ordinary words and numbers everywhere and are too short to be worth protecting that way.
+
+The masking itself lives in :mod:`dokploy_mcp.redact`, below the domain packages, because container and deploy
+logs are masked the same way; this module decides which variables are secret and how an env is shown.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-
+from dokploy_mcp.redact import mask, mask_in_text, mask_url_credentials
 from dokploy_mcp.supabase.env import EnvFile, EnvLine
-
-MASK = "••••"
-#: Secret values shorter than this are not searched for in free text (see the module docstring).
-MIN_SEARCHABLE_LENGTH = 8
 
 PUBLIC_KEYS = frozenset({"ANON_KEY", "SUPABASE_ANON_KEY", "SUPABASE_PUBLISHABLE_KEY", "ANON_KEY_ASYMMETRIC"})
 SECRET_KEYS = frozenset(
@@ -53,7 +51,6 @@ SECRET_KEYS = frozenset(
 )
 _SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE", "CREDENTIAL")
 _SECRET_SUFFIXES = ("_KEY", "_PASS", "_PWD")
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)(?P<password>[^\s@/]+)(?P<tail>@)")
 
 
 def is_secret(key: str) -> bool:
@@ -65,20 +62,6 @@ def is_secret(key: str) -> bool:
     return any(word in name for word in _SECRET_WORDS) or name.endswith(_SECRET_SUFFIXES)
 
 
-def mask(value: str | None) -> str | None:
-    """A stand-in that tells a value exists and how long it is, and nothing else."""
-    if value is None:
-        return None
-    if value == "":
-        return ""
-    return f"{MASK} ({len(value)} chars)"
-
-
-def mask_url_credentials(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@`` replaced by the mask."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + m.group("tail"), text)
-
-
 def shown(key: str, value: str | None, reveal: bool) -> str | None:
     """How the value of env variable ``key`` may appear in a tool result."""
     if value is None or reveal:
@@ -86,18 +69,6 @@ def shown(key: str, value: str | None, reveal: bool) -> str | None:
     if is_secret(key):
         return mask(value)
     return mask_url_credentials(value)
-
-
-def mask_in_text(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each known secret value (of 8 characters or more) in arbitrary text."""
-    values = sorted(
-        {value for value in secrets if value and len(value) >= MIN_SEARCHABLE_LENGTH}, key=len, reverse=True
-    )
-    if not values:
-        return text
-    # Longest first: when one secret contains another, the whole of it is replaced, not a part.
-    pattern = re.compile("|".join(re.escape(value) for value in values))
-    return pattern.sub(lambda m: mask(m.group(0)) or "", text)
 
 
 def _masked_value(line: EnvLine) -> str:

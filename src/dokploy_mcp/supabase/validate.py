@@ -19,22 +19,11 @@ from dokploy_mcp.dokploy.models import Domain, WebServerSettings
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.keys import SECRET_RULES, KeyFinding, check_keys, weak_secret_findings
 from dokploy_mcp.supabase.secrets import is_secret
+from dokploy_mcp.supabase.variables import GENERATABLE, REQUIRED
 
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
-#: Variables the Supabase stack cannot start or work without (template.toml's env, the ones compose interpolates).
-REQUIRED = (
-    "POSTGRES_PASSWORD",
-    "JWT_SECRET",
-    "ANON_KEY",
-    "SERVICE_ROLE_KEY",
-    "DASHBOARD_USERNAME",
-    "DASHBOARD_PASSWORD",
-    "API_EXTERNAL_URL",
-    "SUPABASE_PUBLIC_URL",
-    "SITE_URL",
-)
 URL_VARIABLES = ("API_EXTERNAL_URL", "SUPABASE_PUBLIC_URL")
 #: Mail settings the template ships with: a mail host that no service of the stack provides and fake credentials.
 PLACEHOLDER_SMTP_HOSTS = frozenset({"supabase-mail", "smtp.example.com", ""})
@@ -157,9 +146,6 @@ class Validator:
             self.add(finding.code, finding.severity, finding.variable, message, fix)
 
     def required(self, compose_file: str | None, public_url: str | None) -> None:
-        # Imported here: envupdate imports REQUIRED from this module.
-        from dokploy_mcp.supabase.envupdate import GENERATABLE
-
         referenced = referenced_variables(compose_file)[0] if compose_file else set()
         # Keys and secrets that are missing are already reported by the key and secret checks, with better fixes.
         covered = {"JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY", *SECRET_RULES}

@@ -7,7 +7,8 @@ env (public URLs for the domain, SITE_URL, SMTP, broken keys); point the templat
 
 Running it again with the same project and stack name resumes: the project and stack are found by name and reused,
 and nothing else in the project is touched. A step that fails stops the run; the result says which step, what
-exists, and how to resume. The env is written in one call, so it is wholly old or wholly new.
+exists, and how to resume. The env is written in one call, so it is wholly old or wholly new. Errors are kept as
+errors: the tool layer words them (:meth:`WizardResult.explain_errors`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.errors import DokployAPIError
 from dokploy_mcp.dokploy.models import Compose, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
-from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase.domains import validate_host
 from dokploy_mcp.supabase.env import control_character
 from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
@@ -115,6 +115,28 @@ class WizardResult(BaseModel):
     findings: ValidationReport | None = Field(default=None, description="what dokploy_validate_config still finds")
     credentials: Credentials | None = None
     resume: str | None = Field(default=None, description="how to resume or remove what exists after a failure")
+    # The errors behind ``problem`` and the probe's failure (its URL too), worded by the tool layer (private: not
+    # in the schema).
+    _error: DokployMCPError | None = PrivateAttr(default=None)
+    _probe_error: tuple[str, DokployMCPError] | None = PrivateAttr(default=None)
+
+    @property
+    def error(self) -> DokployMCPError | None:
+        """Why the failed step failed; ``problem`` stays empty until the tool words it."""
+        return self._error
+
+    def explain_errors(self, explain: Callable[[DokployMCPError], str]) -> None:
+        """Put the errors into words with the tool layer's ``explain``: ``problem``, and the line of a probe that
+        got no answer."""
+        if self._error is not None:
+            self.problem = explain(self._error)
+        if self._probe_error is not None:
+            url, exc = self._probe_error
+            self.probe.append(
+                f"{url} did not answer ({explain(exc)}); DNS or the certificate may not be ready yet: check again "
+                "later with dokploy_validate_config"
+            )
+            self._probe_error = None
 
 
 @dataclass
@@ -169,7 +191,7 @@ async def run_wizard(
         # A step after the probe may fail too (report): the run did not finish, whatever the probe saw.
         run.result.status = "failed"
         run.result.failed_step = run.current
-        run.result.problem = explain(exc)
+        run.result._error = exc
         run.result.resume = _resume_hint(run, spec)
         return run.result
     return run.result
@@ -302,11 +324,7 @@ async def _stack(client: DokployClient, run: _Run, server: str, spec: WizardInpu
                 if exc.status < 500:
                     raise
                 source = f"the mirror {spec.template_mirror}" if spec.template_mirror else "Dokploy's catalogue"
-                raise _TemplateUnavailable(
-                    f"Dokploy could not get the Supabase template from {source} ({explain(exc)}). When the Dokploy "
-                    "host cannot reach the internet, call again with template_dir (a folder on this machine with the "
-                    "template's docker-compose.yml and template.toml, imported offline) or template_mirror"
-                ) from exc
+                raise TemplateUnavailableError(source, exc) from exc
             if created.name != spec.stack_name:
                 try:
                     await client.compose_update(created.compose_id, name=spec.stack_name)
@@ -325,8 +343,14 @@ async def _stack(client: DokployClient, run: _Run, server: str, spec: WizardInpu
 WIZARD_DESCRIPTION = "Supabase (dokploy-mcp setup wizard)"
 
 
-class _TemplateUnavailable(DokployMCPError):
-    pass
+class TemplateUnavailableError(DokployMCPError):
+    """Dokploy could not fetch the Supabase template from ``source`` (its catalogue, or a mirror) because of
+    ``cause``, Dokploy's own error: the host may not reach the internet (template_dir imports offline)."""
+
+    def __init__(self, source: str, cause: DokployMCPError) -> None:
+        super().__init__(f"Dokploy could not get the Supabase template from {source} ({cause})")
+        self.source = source
+        self.cause = cause
 
 
 def _unfinished_import(compose: Compose) -> bool:
@@ -513,10 +537,7 @@ async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory |
                 check = await gateway.verify_keys()
         except DokployMCPError as exc:
             run.result.status = "deployed_unverified"
-            run.result.probe.append(
-                f"{url} did not answer ({explain(exc)}); DNS or the certificate may not be ready yet: check again "
-                "later with dokploy_validate_config"
-            )
+            run.result._probe_error = (url, exc)
             return
         run.result.probe.extend(check.details)
         run.result.status = "ready" if check.ok else "deployed_unverified"

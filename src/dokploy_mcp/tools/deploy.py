@@ -7,47 +7,32 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from dokploy_mcp.confirm import MAX_TOKEN_CHARS
 from dokploy_mcp.dokploy.deploy import DeployReport
+from dokploy_mcp.explain import explain
 from dokploy_mcp.registry import ToolSpec
+from dokploy_mcp.services import stacks
 from dokploy_mcp.supabase.inventory import ServerInventory
 from dokploy_mcp.supabase.validate import ValidationReport
 from dokploy_mcp.supabase.wizard import SmtpSettings, WizardResult
+from dokploy_mcp.tools.args import (
+    MAX_ADDRESS_CHARS,
+    MAX_ENV_CHARS,
+    MAX_HOST_CHARS,
+    MAX_PATH_CHARS,
+    MAX_URL_CHARS,
+    MAX_VARIABLES,
+    ConfirmToken,
+    RedeployArg,
+    RevealArg,
+    StackArg,
+    VariableName,
+    WaitArg,
+)
 from dokploy_mcp.tools.context import ToolContext, runtime
 
 if TYPE_CHECKING:
     from dokploy_mcp.dokploy.models import Domain
     from dokploy_mcp.supabase.env import EnvChange
-
-#: Bounds of text arguments: a stack address or a name, a host name (RFC 1035), a URL, a path, an env file.
-MAX_ADDRESS_CHARS = 512
-MAX_HOST_CHARS = 253
-MAX_URL_CHARS = 2_048
-MAX_PATH_CHARS = 4_096
-MAX_ENV_CHARS = 1_000_000
-MAX_VARIABLES = 500
-VariableName = Annotated[str, Field(min_length=1, max_length=256)]
-
-StackArg = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=MAX_ADDRESS_CHARS,
-        description="the stack: its address from dokploy_list_instances, a compose id, or project/compose or "
-        "project/environment/compose, optionally prefixed with server:",
-    ),
-]
-RevealArg = Annotated[
-    bool, Field(description="show secret values in clear (service-role key, JWT secret, passwords); default masked")
-]
-RedeployArg = Annotated[
-    bool,
-    Field(
-        description="redeploy the stack afterwards and wait for the outcome; without it the change is saved but "
-        "not applied until the next deploy"
-    ),
-]
-WaitArg = Annotated[float, Field(ge=10, le=3600, description="seconds to wait for a redeploy to finish (default 900)")]
 
 
 class InstanceList(BaseModel):
@@ -75,6 +60,8 @@ async def dokploy_list_instances(
         known = ", ".join(sorted(rt.servers.servers))
         raise InputError(f"no Dokploy server named {server!r}; configured: {known}", field="server")
     servers = await list_instances(rt.servers, rt.dokploy, server)
+    for inventory in servers:
+        inventory.explain_errors(explain)
     return InstanceList(servers=servers, total=sum(len(s.stacks) for s in servers))
 
 
@@ -283,98 +270,43 @@ async def manage_domain(
     redeploy: RedeployArg = False,
     wait_seconds: WaitArg = 900,
     confirm_token: Annotated[
-        str | None,
-        Field(
-            max_length=MAX_TOKEN_CHARS,
-            description="for remove: the token from the preview (call without it first)",
-        ),
+        ConfirmToken, Field(description="for remove: the token from the preview (call without it first)")
     ] = None,
 ) -> DomainResult:
     """List, add, update or remove the public domain of a Supabase stack (kong, port 8000), keeping API_EXTERNAL_URL,
     SUPABASE_PUBLIC_URL and SUPABASE_HOST in step. Remove asks for confirmation; changes apply after a redeploy."""
-    from dokploy_mcp.errors import InputError
-    from dokploy_mcp.supabase import domains as dom
-    from dokploy_mcp.supabase.operations import write_env
-    from dokploy_mcp.supabase.stack import open_stack
-
-    rt = runtime(ctx)
-    client, found = await open_stack(stack, rt.servers, rt.dokploy)
-    result = DomainResult(
-        stack=found.ref.address,
+    request = stacks.DomainRequest(
         action=action,
-        applied=False,
-        domains=[_domain_view(d) for d in found.compose.domains],
-        env_changes=[],
-        notes=[],
+        host=host,
+        https=https,
+        domain_id=domain_id,
+        dry_run=dry_run,
+        redeploy=redeploy,
+        wait_seconds=wait_seconds,
+        confirm_token=confirm_token,
     )
-    if action == "list":
-        return result
-    if action == "add":
-        if host is None:
-            raise InputError("action 'add' needs host, e.g. api.example.com", field="host")
-        change = dom.plan_add(found, host, True if https is None else https)
-    elif action == "update":
-        if host is None and https is None:
-            raise InputError("action 'update' needs host or https (or both)", field="host")
-        change = dom.plan_update(found, domain_id, host, https)
-    else:
-        change = dom.plan_remove(found, domain_id)
-    result.notes.extend(change.notes)
-    if change.env_plan is not None:
-        result.env_changes = [_view(c, reveal=False) for c in change.env_plan.changes]
-        result.notes.extend(change.env_plan.notes)
-    if change.https:
-        settings = await client.settings_get_web_server_settings()
-        if not settings.lets_encrypt_email:
-            result.notes.append(
-                "Dokploy's Let's Encrypt e-mail is not set: set it in Dokploy (Settings, Web Server) so the "
-                "certificate can be issued; this server does not change Traefik's configuration"
-            )
-    if action == "remove":
-        assert change.before is not None
-        arguments = {
-            "stack": found.ref.address,
-            "action": action,
-            "domain_id": change.before.domain_id,
-            "redeploy": redeploy,
-            "wait_seconds": wait_seconds,
-        }
-        state = change.before.model_dump_json()
-        if confirm_token is None:
-            token = rt.confirmer.issue("manage_domain", arguments, state)
-            result.confirm_token = token.token
-            result.next_step = "call manage_domain again with the same arguments and this confirm_token to remove"
-            return result
-        rt.confirmer.verify(confirm_token, "manage_domain", arguments, state)
-    elif dry_run:
-        result.next_step = "call again without dry_run to apply"
-        return result
-    now = await dom.apply_domain(client, found, change)
-    try:
-        if change.env_plan is not None and change.env_plan.changed:
-            await write_env(client, found, change.env_plan.after)
-    except BaseException:
-        await dom.restore_domain(client, found, change, now)
-        raise
-    result.applied = True
-    refreshed = await client.compose_one(found.ref.compose_id)
-    result.domains = [_domain_view(d) for d in refreshed.domains]
-    if redeploy:
-        from dokploy_mcp.dokploy.deploy import deploy_and_wait, report
-        from dokploy_mcp.supabase.operations import log_masker
-
-        outcome = await deploy_and_wait(
-            client,
-            found.ref.compose_id,
-            redeploy=True,
-            title="dokploy-mcp: domain",
-            wait_seconds=wait_seconds,
-            on_progress=_progress(ctx),
-        )
-        result.redeploy = report(outcome, log_masker(found.env))
-    else:
-        result.next_step = "the domain takes effect after a redeploy: call again with redeploy=true or redeploy later"
+    outcome = await stacks.manage_domain(runtime(ctx), stack, request, _progress(ctx))
+    result = DomainResult(
+        stack=outcome.address,
+        action=action,
+        applied=outcome.status == "applied",
+        domains=[_domain_view(d) for d in outcome.domains],
+        env_changes=[_view(c, reveal=False) for c in outcome.env_changes],
+        notes=outcome.notes,
+        confirm_token=outcome.confirm_token,
+        redeploy=outcome.redeploy,
+    )
+    # A redeploy that ran is its own outcome; otherwise the status says what to do next.
+    result.next_step = None if outcome.redeploy is not None else _DOMAIN_NEXT_STEPS.get(outcome.status)
     return result
+
+
+#: What to do after manage_domain, by the outcome's status (an applied change with its redeploy needs nothing).
+_DOMAIN_NEXT_STEPS = {
+    "confirm": "call manage_domain again with the same arguments and this confirm_token to remove",
+    "dry_run": "call again without dry_run to apply",
+    "applied": "the domain takes effect after a redeploy: call again with redeploy=true or redeploy later",
+}
 
 
 class KeyView(BaseModel):
@@ -412,79 +344,63 @@ async def dokploy_regenerate_keys(
     ] = True,
     wait_seconds: WaitArg = 900,
     confirm_token: Annotated[
-        str | None,
-        Field(max_length=MAX_TOKEN_CHARS, description="the token from the preview; without it nothing changes"),
+        ConfirmToken, Field(description="the token from the preview; without it nothing changes")
     ] = None,
     reveal: RevealArg = False,
 ) -> RegenerateResult:
     """Repair a Supabase stack's keys: sign new ones (resign) or rotate JWT_SECRET too, write the env, redeploy and
     verify through kong; any failure restores the previous env. Call without confirm_token to preview."""
-    from dokploy_mcp.supabase import regenerate as regen
     from dokploy_mcp.supabase.secrets import shown
-    from dokploy_mcp.supabase.stack import open_stack
 
-    rt = runtime(ctx)
-    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    request = stacks.KeysRequest(mode=mode, verify=verify, wait_seconds=wait_seconds, confirm_token=confirm_token)
+    outcome = await stacks.regenerate_keys(runtime(ctx), stack, request, _progress(ctx))
     changes = ["ANON_KEY", "SERVICE_ROLE_KEY"] + (["JWT_SECRET"] if mode == "rotate" else [])
-    warnings = (
-        [
-            "rotate signs out every user (their sessions are signed with the old JWT_SECRET) and breaks every app, "
-            "edge function or backend that holds the old anon or service-role key until it gets the new ones"
-        ]
-        if mode == "rotate"
-        else [
-            "resign keeps JWT_SECRET: sessions stay valid, and the old keys keep working too (they are signed with "
-            "the same secret); rotate if an old key leaked"
-        ]
-    )
     result = RegenerateResult(
-        stack=found.ref.address, mode=mode, status="preview", changes=changes, warnings=warnings, steps=[]
+        stack=outcome.address,
+        mode=mode,
+        status=outcome.status,
+        changes=changes,
+        warnings=[_KEY_WARNINGS[mode]],
+        steps=outcome.steps,
+        failed_step=outcome.failed_step,
+        problem=outcome.describe(explain),
+        redeploy=outcome.redeploy,
+        confirm_token=outcome.confirm_token,
     )
-    arguments = {"stack": stack, "mode": mode, "verify": verify, "wait_seconds": wait_seconds}
-    state = found.compose.env or ""
-    if confirm_token is None:
-        result.confirm_token = rt.confirmer.issue("dokploy_regenerate_keys", arguments, state).token
-        result.next_step = "call dokploy_regenerate_keys again with the same arguments and this confirm_token"
-        return result
-    rt.confirmer.verify(confirm_token, "dokploy_regenerate_keys", arguments, state)
-    try:
-        outcome = await regen.regenerate(
-            client,
-            found,
-            mode,
-            verify=verify,
-            wait_seconds=wait_seconds,
-            progress=_progress(ctx),
-            gateway_factory=rt.gateway_factory,
-        )
-    except regen.StepFailed as exc:
-        result.status, result.failed_step, result.problem = "rolled_back", exc.step, str(exc)
-        result.steps = ["nothing was changed"]
-        return result
-    from dokploy_mcp.dokploy.deploy import report
-    from dokploy_mcp.supabase.operations import log_masker
+    env = outcome.env
+    if env is not None:
+        result.keys = [KeyView(variable=name, value=shown(name, env.get(name), reveal)) for name in changes]
+    result.next_step = _keys_next_step(outcome)
+    return result
 
-    masker = log_masker(found.env, *([outcome.new_env] if outcome.new_env else []))
-    result.status, result.steps = outcome.status, outcome.steps
-    result.failed_step, result.problem = outcome.failed_step, outcome.problem
-    result.redeploy = report(outcome.deploy, masker) if outcome.deploy else None
-    holds_new = outcome.status == "done" or outcome.env_state == "new"
-    env = outcome.new_env if holds_new and outcome.new_env else found.env
-    result.keys = [KeyView(variable=name, value=shown(name, env.get(name), reveal)) for name in changes]
-    if outcome.status == "rolled_back":
-        result.next_step = "the previous env is back in place; fix the problem above and call again"
-    elif outcome.status == "rollback_failed":
-        result.next_step = {
-            "new": "the stack's env holds the NEW keys (consistent with each other) but the restore failed: "
-            "redeploy the stack to apply them, then check it with dokploy_validate_config",
-            "previous": "the previous env is in place but its redeploy failed: redeploy the stack, then check it "
-            "with dokploy_validate_config",
-        }.get(
+
+_KEY_WARNINGS = {
+    "rotate": "rotate signs out every user (their sessions are signed with the old JWT_SECRET) and breaks every app, "
+    "edge function or backend that holds the old anon or service-role key until it gets the new ones",
+    "resign": "resign keeps JWT_SECRET: sessions stay valid, and the old keys keep working too (they are signed with "
+    "the same secret); rotate if an old key leaked",
+}
+#: After a failed restore, what to do depends on which env Dokploy holds.
+_KEYS_RESTORE_FAILED = {
+    "new": "the stack's env holds the NEW keys (consistent with each other) but the restore failed: "
+    "redeploy the stack to apply them, then check it with dokploy_validate_config",
+    "previous": "the previous env is in place but its redeploy failed: redeploy the stack, then check it "
+    "with dokploy_validate_config",
+}
+
+
+def _keys_next_step(outcome: stacks.KeysOutcome) -> str | None:
+    if outcome.status == "preview":
+        return "call dokploy_regenerate_keys again with the same arguments and this confirm_token"
+    if outcome.status == "rolled_back" and not outcome.nothing_changed:
+        return "the previous env is back in place; fix the problem above and call again"
+    if outcome.status == "rollback_failed":
+        return _KEYS_RESTORE_FAILED.get(
             outcome.env_state or "",
             "the env is not the one this tool wrote nor the previous one: check it with dokploy_validate_config "
             "before anything else",
         )
-    return result
+    return None
 
 
 async def dokploy_setup_wizard(
@@ -572,9 +488,11 @@ async def dokploy_setup_wizard(
         wait_seconds=wait_seconds,
         reveal=reveal,
     )
-    return await run_wizard(
+    result = await run_wizard(
         client, rt.servers.get(server).name, spec, progress=_progress(ctx), gateway_factory=rt.gateway_factory
     )
+    result.explain_errors(explain)
+    return result
 
 
 SPECS = [

@@ -1,0 +1,254 @@
+"""Flows over one stack on Dokploy: open any compose by its address, change a Supabase stack's public domain, and
+regenerate its keys.
+
+:func:`manage_domain` is the whole domain change (plan, confirm a removal, apply the domain, write the URL variables,
+restore the domain if that write fails, read the result back, redeploy); :func:`regenerate_keys` confirms, then runs
+``supabase.regenerate`` (which restores the previous env on failure). The tools only map their arguments and shape
+what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
+from dokploy_mcp.dokploy.errors import DokployNotFoundError
+from dokploy_mcp.errors import InputError
+from dokploy_mcp.supabase import domains as dom
+from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.operations import log_masker, secret_masker, write_env
+from dokploy_mcp.supabase.stack import StackNotFoundError, open_stack, parse_address, resolve
+
+if TYPE_CHECKING:
+    from dokploy_mcp.dokploy.client import DokployClient
+    from dokploy_mcp.dokploy.models import Compose, Domain
+    from dokploy_mcp.errors import DokployMCPError
+    from dokploy_mcp.runtime import Runtime
+    from dokploy_mcp.supabase.env import EnvChange
+    from dokploy_mcp.supabase.regenerate import RegenerateOutcome
+    from dokploy_mcp.supabase.stack import StackRef, SupabaseStack
+
+Progress = Callable[[str], Awaitable[None]]
+DomainAction = Literal["list", "add", "update", "remove"]
+KeysMode = Literal["resign", "rotate"]
+#: listed: nothing asked; confirm: a removal waits for its token; dry_run: shown, not done; applied: done.
+DomainStatus = Literal["listed", "confirm", "dry_run", "applied"]
+
+LETS_ENCRYPT_EMAIL_NOTE = (
+    "Dokploy's Let's Encrypt e-mail is not set: set it in Dokploy (Settings, Web Server) so the "
+    "certificate can be issued; this server does not change Traefik's configuration"
+)
+
+
+async def open_compose(rt: Runtime, stack: str) -> tuple[DokployClient, StackRef, Compose]:
+    """Resolve ``stack`` to any compose (Supabase or not): the client of its server, its reference and the compose."""
+    ref = await resolve(parse_address(stack, rt.servers), rt.servers, rt.dokploy)
+    client = await rt.dokploy(ref.server)
+    try:
+        compose = await client.compose_one(ref.compose_id)
+    except DokployNotFoundError:
+        # Listed a moment ago and gone now: the same answer as for an address that names nothing.
+        raise StackNotFoundError(f"compose {ref.compose_id} of {ref.path} no longer exists") from None
+    return client, ref, compose
+
+
+def compose_masker(compose: Compose) -> Callable[[str], str]:
+    """Masks the compose's secret values (from its env) in text read from the stack, such as log lines."""
+    return secret_masker(EnvFile.parse(compose.env or ""))
+
+
+@dataclass(frozen=True)
+class DomainRequest:
+    """What ``manage_domain`` was asked, as the tool received it (the confirmation token binds these values)."""
+
+    action: DomainAction
+    host: str | None = None
+    https: bool | None = None
+    domain_id: str | None = None
+    dry_run: bool = False
+    redeploy: bool = False
+    wait_seconds: float = 900
+    confirm_token: str | None = None
+
+
+@dataclass
+class DomainOutcome:
+    """What ``manage_domain`` did: the stack's domains after it (before it, unless applied) and the URL variables."""
+
+    address: str
+    status: DomainStatus
+    domains: list[Domain]
+    env_changes: list[EnvChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    confirm_token: str | None = None
+    redeploy: DeployReport | None = None
+
+
+async def manage_domain(rt: Runtime, stack: str, request: DomainRequest, progress: Progress) -> DomainOutcome:
+    """List, add, update or remove the kong domain of a Supabase stack, keeping its URL variables in step."""
+    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    outcome = DomainOutcome(address=found.ref.address, status="listed", domains=list(found.compose.domains))
+    if request.action == "list":
+        return outcome
+    change = _plan(found, request)
+    outcome.notes.extend(change.notes)
+    if change.env_plan is not None:
+        outcome.env_changes = list(change.env_plan.changes)
+        outcome.notes.extend(change.env_plan.notes)
+    if change.https:
+        settings = await client.settings_get_web_server_settings()
+        if not settings.lets_encrypt_email:
+            outcome.notes.append(LETS_ENCRYPT_EMAIL_NOTE)
+    if request.action == "remove":
+        token = _confirm_removal(rt, found, change, request)
+        if token is not None:
+            outcome.status, outcome.confirm_token = "confirm", token
+            return outcome
+    elif request.dry_run:
+        outcome.status = "dry_run"
+        return outcome
+    outcome.domains = await _apply(client, found, change)
+    outcome.status = "applied"
+    if request.redeploy:
+        outcome.redeploy = await _redeploy(client, found, request.wait_seconds, progress)
+    return outcome
+
+
+def _plan(found: SupabaseStack, request: DomainRequest) -> dom.DomainChange:
+    if request.action == "add":
+        if request.host is None:
+            raise InputError("action 'add' needs host, e.g. api.example.com", field="host")
+        return dom.plan_add(found, request.host, True if request.https is None else request.https)
+    if request.action == "update":
+        if request.host is None and request.https is None:
+            raise InputError("action 'update' needs host or https (or both)", field="host")
+        return dom.plan_update(found, request.domain_id, request.host, request.https)
+    return dom.plan_remove(found, request.domain_id)
+
+
+def _confirm_removal(rt: Runtime, found: SupabaseStack, change: dom.DomainChange, request: DomainRequest) -> str | None:
+    """A new token when the request has none (the removal waits for it); None once the request's token checks out."""
+    assert change.before is not None
+    arguments = {
+        "stack": found.ref.address,
+        "action": request.action,
+        "domain_id": change.before.domain_id,
+        "redeploy": request.redeploy,
+        "wait_seconds": request.wait_seconds,
+    }
+    # The token is bound to the domain as it is now: if someone changes it in between, the token no longer fits.
+    state = change.before.model_dump_json()
+    if request.confirm_token is None:
+        return rt.confirmer.issue("manage_domain", arguments, state).token
+    rt.confirmer.verify(request.confirm_token, "manage_domain", arguments, state)
+    return None
+
+
+async def _apply(client: DokployClient, found: SupabaseStack, change: dom.DomainChange) -> list[Domain]:
+    """Apply the domain, then the URL variables; a failed env write puts the domain back. The domains afterwards."""
+    now = await dom.apply_domain(client, found, change)
+    try:
+        if change.env_plan is not None and change.env_plan.changed:
+            await write_env(client, found, change.env_plan.after)
+    except BaseException:
+        # A domain whose URL variables were not written would send auth and storage links to the old URL.
+        await dom.restore_domain(client, found, change, now)
+        raise
+    refreshed = await client.compose_one(found.ref.compose_id)
+    return list(refreshed.domains)
+
+
+async def _redeploy(
+    client: DokployClient, found: SupabaseStack, wait_seconds: float, progress: Progress
+) -> DeployReport:
+    outcome = await deploy_and_wait(
+        client,
+        found.ref.compose_id,
+        redeploy=True,
+        title="dokploy-mcp: domain",
+        wait_seconds=wait_seconds,
+        on_progress=progress,
+    )
+    return report(outcome, log_masker(found.env))
+
+
+@dataclass(frozen=True)
+class KeysRequest:
+    """What ``dokploy_regenerate_keys`` was asked, as the tool received it (the confirmation token binds these)."""
+
+    mode: KeysMode
+    verify: bool = True
+    wait_seconds: float = 900
+    confirm_token: str | None = None
+
+
+@dataclass
+class KeysOutcome:
+    """What ``regenerate_keys`` did. ``env`` is the env whose keys the stack now holds (None: nothing ran yet, or
+    nothing was changed); ``env_state`` says which env Dokploy holds after a failed restore. A failure stays an error
+    in ``regenerated`` until the tool words it (:meth:`describe`)."""
+
+    address: str
+    status: Literal["preview", "done", "rolled_back", "rollback_failed"]
+    steps: list[str] = field(default_factory=list)
+    failed_step: str | None = None
+    #: What ``supabase.regenerate`` came to, with its failures (None for a preview).
+    regenerated: RegenerateOutcome | None = None
+    env: EnvFile | None = None
+    redeploy: DeployReport | None = None
+    confirm_token: str | None = None
+    env_state: Literal["previous", "new", "other", "unknown"] | None = None
+    nothing_changed: bool = False
+
+    def describe(self, explain: Callable[[DokployMCPError], str]) -> str | None:
+        """What went wrong, in the words of the tool layer's ``explain``; None when nothing did."""
+        return self.regenerated.describe(explain) if self.regenerated is not None else None
+
+
+async def regenerate_keys(rt: Runtime, stack: str, request: KeysRequest, progress: Progress) -> KeysOutcome:
+    """Preview (a token), or with the token: new keys written, redeployed, verified; any failure restores the env."""
+    # Imported here: key signing pulls in PyJWT and cryptography, which start-up should not pay for.
+    from dokploy_mcp.supabase import regenerate as regen
+
+    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    arguments = {"stack": stack, "mode": request.mode, "verify": request.verify, "wait_seconds": request.wait_seconds}
+    # Bound to the env as it is now: a token issued before someone else's edit no longer fits.
+    state = found.compose.env or ""
+    address = found.ref.address
+    if request.confirm_token is None:
+        token = rt.confirmer.issue("dokploy_regenerate_keys", arguments, state).token
+        return KeysOutcome(address=address, status="preview", confirm_token=token)
+    rt.confirmer.verify(request.confirm_token, "dokploy_regenerate_keys", arguments, state)
+    try:
+        outcome = await regen.regenerate(
+            client,
+            found,
+            request.mode,
+            verify=request.verify,
+            wait_seconds=request.wait_seconds,
+            progress=progress,
+            gateway_factory=rt.gateway_factory,
+        )
+    except regen.StepFailed as exc:
+        return KeysOutcome(
+            address=address,
+            status="rolled_back",
+            steps=["nothing was changed"],
+            failed_step=exc.step,
+            regenerated=regen.RegenerateOutcome(status="rolled_back", failed_step=exc.step, failure=exc),
+            nothing_changed=True,
+        )
+    masker = log_masker(found.env, *([outcome.new_env] if outcome.new_env else []))
+    holds_new = outcome.status == "done" or outcome.env_state == "new"
+    return KeysOutcome(
+        address=address,
+        status=outcome.status,
+        steps=outcome.steps,
+        failed_step=outcome.failed_step,
+        regenerated=outcome,
+        env=outcome.new_env if holds_new and outcome.new_env else found.env,
+        redeploy=report(outcome.deploy, masker) if outcome.deploy else None,
+        env_state=outcome.env_state,
+    )
