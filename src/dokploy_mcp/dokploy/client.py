@@ -101,6 +101,9 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 #: with its environments, composes and their domains) stay under 10.
 MAX_JSON_DEPTH = 64
 _MIB = 1024 * 1024
+#: Retry jitter from a private generator: the process-wide one belongs to the embedding program (and to test
+#: frameworks that watch it).
+_JITTER = random.Random()
 
 CertificateType = Literal["letsencrypt", "none", "custom"]
 ComposeType = Literal["docker-compose", "stack"]
@@ -527,7 +530,7 @@ class DokployClient:
 
     def _backoff(self, attempt: int) -> float:
         delay = self._retry_backoff * (1 << attempt)
-        return delay + random.uniform(0, delay / 10)
+        return delay + _JITTER.uniform(0, delay / 10)
 
     def _scrub(self, text: str) -> str:
         """``text`` from Dokploy, with every known secret and every secret-shaped value masked.
