@@ -11,7 +11,7 @@ import logging
 import anyio
 from pydantic import BaseModel, Field
 
-from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, __version__
+from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, __version__, is_supported_dokploy
 from dokploy_mcp.config import DokployServerConfig
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.explain import explain
@@ -65,14 +65,6 @@ class HealthReport(BaseModel):
     problems: list[str] = Field(description="one line per problem, each with its next step")
 
 
-def _version_supported(version: str) -> bool:
-    # Patch releases of the supported minor keep the API we use; anything else is untested.
-    def minor(v: str) -> tuple[str, ...]:
-        return tuple(v.lstrip("v").split(".")[:2])
-
-    return minor(version) == minor(SUPPORTED_DOKPLOY_VERSION)
-
-
 async def check_dokploy(runtime: Runtime, config: DokployServerConfig) -> DokployServerStatus:
     is_default = config.name == runtime.servers.default
     if config.url is None:
@@ -110,7 +102,7 @@ async def check_dokploy(runtime: Runtime, config: DokployServerConfig) -> Dokplo
             status.problem = explain(exc)
             return status
     status.authenticated = True
-    status.version_supported = _version_supported(status.version)
+    status.version_supported = is_supported_dokploy(status.version)
     if not status.version_supported:
         status.problem = (
             f"Dokploy {status.version} is not the supported version {SUPPORTED_DOKPLOY_VERSION}; tools may fail "

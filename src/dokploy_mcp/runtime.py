@@ -16,6 +16,7 @@ import anyio
 from dokploy_mcp.config import DokployServerConfig, DokployServers, Settings, load_dokploy_servers
 from dokploy_mcp.confirm import Confirmer
 from dokploy_mcp.errors import ConfigurationError
+from dokploy_mcp.kong import GatewayFactory
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from dokploy_mcp.postgres.client import Database
 
 ClientFactory = Callable[[DokployServerConfig, float], "DokployClient"]
-GatewayFactory = Callable[[str, "SecretStr", "SecretStr"], "KongGateway"]
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ from mcp.server import MCPServer
 from dokploy_mcp import __version__
 from dokploy_mcp.config import DokployServers, Settings, load_dokploy_servers
 from dokploy_mcp.confirm import Confirmer
+from dokploy_mcp.kong import GatewayFactory
 from dokploy_mcp.registry import ToolSpec, build_tools
-from dokploy_mcp.runtime import ClientFactory, GatewayFactory, Runtime
+from dokploy_mcp.runtime import ClientFactory, Runtime
 
 INSTRUCTIONS = """\
 Deploys, repairs and operates self-hosted Supabase stacks on Dokploy servers.

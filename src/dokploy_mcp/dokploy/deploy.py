@@ -17,6 +17,7 @@ import anyio
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.dokploy.models import Deployment
+from dokploy_mcp.progress import Progress
 
 if TYPE_CHECKING:
     # Only for annotations: tool modules import this module at start-up, and the client pulls in httpx.
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 TERMINAL_STATUSES = frozenset({"done", "error", "cancelled"})
 
 Outcome = Literal["done", "error", "cancelled", "timeout"]
-Progress = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ what comes back.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.errors import DokployNotFoundError
 from dokploy_mcp.errors import InputError
+from dokploy_mcp.progress import Progress
 from dokploy_mcp.supabase import domains as dom
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.operations import log_masker, secret_masker, write_env
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from dokploy_mcp.supabase.regenerate import RegenerateOutcome
     from dokploy_mcp.supabase.stack import StackRef, SupabaseStack
 
-Progress = Callable[[str], Awaitable[None]]
 DomainAction = Literal["list", "add", "update", "remove"]
 KeysMode = Literal["resign", "rotate"]
 #: listed: nothing asked; confirm: a removal waits for its token; dry_run: shown, not done; applied: done.

@@ -8,12 +8,13 @@ was written. A tool that must be all-or-nothing restores the previous env when a
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.logtext import clean_log_text
 from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.progress import Progress
 from dokploy_mcp.redact import mask_in_text
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.secrets import is_secret
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from dokploy_mcp.dokploy.client import DokployClient
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[str], Awaitable[None]]
 
 
 class ConcurrentChangeError(DokployMCPError):

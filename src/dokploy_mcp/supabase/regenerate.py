@@ -16,7 +16,7 @@ with :meth:`RegenerateOutcome.describe` and its ``explain``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,7 +25,9 @@ from pydantic import SecretStr
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.deploy import DeployOutcome, deploy_and_wait
 from dokploy_mcp.errors import DokployMCPError
-from dokploy_mcp.kong.gateway import KongGateway, default_gateway
+from dokploy_mcp.kong import GatewayFactory
+from dokploy_mcp.kong.gateway import default_gateway
+from dokploy_mcp.progress import Progress
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
 from dokploy_mcp.supabase.operations import ConcurrentChangeError, EnvWriteError, write_env
@@ -34,9 +36,7 @@ from dokploy_mcp.supabase.stack import SupabaseStack
 logger = logging.getLogger(__name__)
 
 Mode = Literal["resign", "rotate"]
-Progress = Callable[[str], Awaitable[None]]
 Explain = Callable[[DokployMCPError], str]
-GatewayFactory = Callable[[str, SecretStr, SecretStr], KongGateway]
 
 #: The steps in order; tests inject a failure at each of them.
 STEPS = ("write_env", "redeploy", "verify")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Literal, cast
 import anyio
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
-from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION
+from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, is_supported_dokploy
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.errors import DokployAPIError
 from dokploy_mcp.dokploy.models import Compose, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
+from dokploy_mcp.kong import GatewayFactory
+from dokploy_mcp.progress import Progress
 from dokploy_mcp.supabase.domains import validate_host
 from dokploy_mcp.supabase.env import control_character
 from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
@@ -46,14 +48,11 @@ from dokploy_mcp.supabase.validate import ValidationReport, validate_env
 if TYPE_CHECKING:
     # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
     from dokploy_mcp.dokploy.client import CertificateType, DokployClient
-    from dokploy_mcp.kong.gateway import KongGateway
 
 logger = logging.getLogger(__name__)
 
 STEPS = ("check_dokploy", "project", "stack", "read_env", "fix_env", "domain", "deploy", "probe", "report")
 TEMPLATE_ID = "supabase"
-Progress = Callable[[str], Awaitable[None]]
-GatewayFactory = Callable[[str, SecretStr, SecretStr], "KongGateway"]
 
 
 def dns_safe(name: str) -> str:
@@ -238,7 +237,7 @@ def _resume_hint(run: _Run, spec: WizardInput) -> str:
 async def _check_dokploy(client: DokployClient, run: _Run, domain: str | None) -> None:
     async with run.step("check_dokploy"):
         version = await client.settings_get_dokploy_version()
-        if version.lstrip("v").split(".")[:2] != SUPPORTED_DOKPLOY_VERSION.lstrip("v").split(".")[:2]:
+        if not is_supported_dokploy(version):
             run.result.warnings.append(f"Dokploy {version} is not the supported {SUPPORTED_DOKPLOY_VERSION}")
         ip = await client.settings_get_ip()
         if ip in {"", "127.0.0.1"} and domain is None:
