@@ -224,10 +224,10 @@ def _print_tools(settings: Settings) -> int:
 def _doctor(settings: Settings, servers: DokployServers) -> int:
     import anyio
 
-    from dokploy_mcp.diagnostics import HealthReport, run_diagnostics
+    from dokploy_mcp.diagnostics import SelfCheckReport, run_diagnostics
     from dokploy_mcp.runtime import Runtime
 
-    async def check() -> HealthReport:
+    async def check() -> SelfCheckReport:
         async with Runtime(settings, servers) as runtime:
             return await run_diagnostics(runtime)
 

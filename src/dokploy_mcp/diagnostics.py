@@ -56,7 +56,7 @@ class DatabaseStatus(BaseModel):
     problem: str | None = None
 
 
-class HealthReport(BaseModel):
+class SelfCheckReport(BaseModel):
     ok: bool = Field(description="true when every configured part works and a Dokploy server is usable")
     server: ServerIdentity
     configuration: ConfigurationSummary
@@ -138,7 +138,7 @@ async def check_database(runtime: Runtime) -> DatabaseStatus:
     return status
 
 
-async def run_diagnostics(runtime: Runtime) -> HealthReport:
+async def run_diagnostics(runtime: Runtime) -> SelfCheckReport:
     settings = runtime.settings
     configs = list(runtime.servers.servers.values())
     dokploy: list[DokployServerStatus | None] = [None] * len(configs)
@@ -167,7 +167,7 @@ async def run_diagnostics(runtime: Runtime) -> HealthReport:
     if database.problem:
         problems.append(f"Database: {database.problem}")
     usable = any(s.authenticated for s in statuses)
-    return HealthReport(
+    return SelfCheckReport(
         ok=usable and not problems,
         server=ServerIdentity(),
         configuration=ConfigurationSummary(

@@ -17,6 +17,20 @@ Hierarchy::
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+# A tool call that moves a caller on: the fix a finding proposes, or where a problem is looked at next. (A comment,
+# not a docstring: pydantic would put a docstring into every output schema that holds one.)
+class NextStep(BaseModel):
+    tool: str
+    arguments: dict[str, Any]
+    placeholders: list[str] = Field(
+        default_factory=list, description="arguments holding example values that must be replaced before the call"
+    )
+
 
 class DokployMCPError(Exception):
     """Base of every expected failure. ``str(err)`` is safe to show: it never holds a secret."""

@@ -16,14 +16,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.errors import DokployMCPError, NextStep
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.monitoring.health import (
     PLAIN_COMPOSE_RULE,
     PROBED_SERVICES,
     VERDICT_RULE,
     HealthProblem,
-    NextStep,
     StackHealth,
     as_plain_compose,
     stack_health,

@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 
 from dokploy_mcp.dokploy.models import Compose, Domain, WebServerSettings
+from dokploy_mcp.errors import NextStep
 from dokploy_mcp.supabase import domains as dom
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.envupdate import plan_env_update
@@ -32,7 +33,7 @@ from dokploy_mcp.supabase.keys import (
 )
 from dokploy_mcp.supabase.regenerate import new_keys
 from dokploy_mcp.supabase.stack import StackRef, SupabaseStack, domain_url
-from dokploy_mcp.supabase.validate import FixCall, ValidationReport, referenced_variables, validate_env
+from dokploy_mcp.supabase.validate import ValidationReport, referenced_variables, validate_env
 from tests.dokploy.recordings import load
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -404,7 +405,7 @@ def test_the_template_findings_and_their_fixes() -> None:
     fixes = {(f.code, f.variable): f.fix for f in report.findings}
     # The variables say https and the domain serves http: the fix serves the domain over https rather than
     # downgrade the variables.
-    assert fixes["url_mismatch", "API_EXTERNAL_URL"] == FixCall(
+    assert fixes["url_mismatch", "API_EXTERNAL_URL"] == NextStep(
         tool="manage_domain", arguments={"stack": ADDRESS, "action": "update", "https": True}
     )
     loopback = fixes["server_ip_loopback", None]
@@ -457,7 +458,7 @@ def test_no_message_quotes_an_env_value(name: str) -> None:
 # -- fix calls --------------------------------------------------------------------------------------------------------
 
 
-def all_fixes() -> list[tuple[str, str, str | None, FixCall]]:
+def all_fixes() -> list[tuple[str, str, str | None, NextStep]]:
     return [
         (name, finding.code, finding.variable, finding.fix)
         for name, (case, _) in VARIANTS.items()
@@ -484,7 +485,7 @@ def test_there_are_fix_calls_for_every_tool_they_name() -> None:
 
 @pytest.mark.parametrize(("name", "code", "variable", "fix"), FIXES, ids=[f"{n}-{c}-{v}" for n, c, v, _ in FIXES])
 def test_every_fix_call_names_the_stack_and_validates_against_its_tool_schema(
-    name: str, code: str, variable: str | None, fix: FixCall
+    name: str, code: str, variable: str | None, fix: NextStep
 ) -> None:
     assert fix.arguments["stack"] == ADDRESS
     schema = SCHEMAS[fix.tool]
@@ -506,7 +507,7 @@ REAL_VALUES = {
 }
 
 
-def filled(fix: FixCall) -> dict[str, Any]:
+def filled(fix: NextStep) -> dict[str, Any]:
     arguments: dict[str, Any] = json.loads(json.dumps(fix.arguments))
     for placeholder in fix.placeholders:
         node, key = resolve_placeholder(arguments, placeholder)
@@ -571,7 +572,7 @@ APPLY: dict[str, Callable[[Case, dict[str, Any]], Case]] = {
 
 @pytest.mark.parametrize(("name", "code", "variable", "fix"), FIXES, ids=[f"{n}-{c}-{v}" for n, c, v, _ in FIXES])
 def test_every_fix_call_made_as_it_stands_removes_its_finding(
-    name: str, code: str, variable: str | None, fix: FixCall
+    name: str, code: str, variable: str | None, fix: NextStep
 ) -> None:
     case, _ = VARIANTS[name]
     after = APPLY[fix.tool](case, filled(fix))

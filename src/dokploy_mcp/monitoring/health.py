@@ -26,12 +26,12 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.errors import DokployMCPError, NextStep
 from dokploy_mcp.monitoring.tls import CertificateReport, check_certificate
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ __all__ = [
     "DatabaseView",
     "DeploymentView",
     "HealthProblem",
-    "NextStep",
     "ProbeView",
     "ServiceHealth",
     "StackHealth",
@@ -61,7 +60,8 @@ __all__ = [
 ]
 
 Verdict = Literal["healthy", "degraded", "down"]
-Severity = Literal["down", "degraded", "warning"]
+#: What one problem does to the verdict on its own (warning: none). Not the severity scale of config findings.
+Impact = Literal["down", "degraded", "warning"]
 
 #: The API services probed through kong, in the order they are reported; each is also a compose service's name.
 PROBED_SERVICES: tuple[ServiceName, ...] = ("auth", "rest", "storage", "realtime", "meta", "functions")
@@ -197,17 +197,9 @@ class ServiceHealth(BaseModel):
     probe: ProbeView | None = Field(default=None, description="the HTTP probe through kong (API services only)")
 
 
-class NextStep(BaseModel):
-    tool: str
-    arguments: dict[str, Any]
-    placeholders: list[str] = Field(
-        default_factory=list, description="arguments holding example values that must be replaced before the call"
-    )
-
-
 class HealthProblem(BaseModel):
     code: str
-    severity: Severity = Field(description="the verdict this problem implies on its own; warning changes none")
+    severity: Impact = Field(description="the verdict this problem implies on its own; warning changes none")
     service: str | None = None
     message: str
     next_step: NextStep | None = Field(default=None, description="the tool call to make next")
@@ -546,7 +538,7 @@ class _Assessment:
         self.problems: list[HealthProblem] = []
 
     def add(
-        self, code: str, severity: Severity, message: str, next_step: NextStep | None, service: str | None = None
+        self, code: str, severity: Impact, message: str, next_step: NextStep | None, service: str | None = None
     ) -> None:
         self.problems.append(
             HealthProblem(code=code, severity=severity, service=service, message=message, next_step=next_step)

@@ -10,18 +10,18 @@ placeholder and ``placeholders`` names the arguments to replace.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.dokploy.models import Domain, WebServerSettings
+from dokploy_mcp.errors import NextStep
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.keys import SECRET_RULES, KeyFinding, check_keys, weak_secret_findings
+from dokploy_mcp.supabase.keys import SECRET_RULES, KeyFinding, Severity, check_keys, weak_secret_findings
 from dokploy_mcp.supabase.secrets import is_secret
 from dokploy_mcp.supabase.variables import GENERATABLE, REQUIRED
 
-Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 URL_VARIABLES = ("API_EXTERNAL_URL", "SUPABASE_PUBLIC_URL")
@@ -37,20 +37,12 @@ _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+][^}]*)?\}")
 _LOOPBACK_SSLIP = re.compile(r"(?:^|[.-])127[.-]0[.-]0[.-]1\.sslip\.io\Z", re.IGNORECASE)
 
 
-class FixCall(BaseModel):
-    tool: str
-    arguments: dict[str, Any]
-    placeholders: list[str] = Field(
-        default_factory=list, description="arguments holding example values that must be replaced before the call"
-    )
-
-
 class Finding(BaseModel):
     code: str
     severity: Severity
     variable: str | None
     message: str
-    fix: FixCall | None = None
+    fix: NextStep | None = None
 
 
 class ValidationReport(BaseModel):
@@ -99,15 +91,15 @@ class Validator:
         self.findings: list[Finding] = []
 
     def add(
-        self, code: str, severity: Severity, variable: str | None, message: str, fix: FixCall | None = None
+        self, code: str, severity: Severity, variable: str | None, message: str, fix: NextStep | None = None
     ) -> None:
         self.findings.append(Finding(code=code, severity=severity, variable=variable, message=message, fix=fix))
 
-    def call(self, tool: str, placeholders: list[str] | None = None, **arguments: Any) -> FixCall | None:
+    def call(self, tool: str, placeholders: list[str] | None = None, **arguments: Any) -> NextStep | None:
         # Raw env text has no stack to act on: the finding stays, the call cannot be made.
         if self.address is None:
             return None
-        return FixCall(tool=tool, arguments={"stack": self.address, **arguments}, placeholders=placeholders or [])
+        return NextStep(tool=tool, arguments={"stack": self.address, **arguments}, placeholders=placeholders or [])
 
     # -- checks ---------------------------------------------------------------------------------------------------
 

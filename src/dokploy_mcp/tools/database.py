@@ -49,7 +49,7 @@ async def connect(ctx: ToolContext, target: TargetArg = None) -> ConnectReport:
     return report
 
 
-class Column(BaseModel):
+class ResultColumn(BaseModel):
     name: str
     type: str
 
@@ -58,7 +58,7 @@ class SqlResult(BaseModel):
     route: str
     target: str
     read_only: bool = Field(description="ran in a read-only transaction that was rolled back")
-    columns: list[Column]
+    columns: list[ResultColumn]
     rows: list[list[Any]]
     row_count: int
     truncated: bool
@@ -146,7 +146,7 @@ def _sql_result(outcome: SqlOutcome) -> SqlResult:
         route=outcome.route,
         target=outcome.target,
         read_only=outcome.read_only,
-        columns=[Column(name=c.name, type=c.type_name) for c in result.columns],
+        columns=[ResultColumn(name=c.name, type=c.type_name) for c in result.columns],
         rows=result.rows,
         row_count=result.row_count,
         truncated=result.truncated,
