@@ -9,6 +9,7 @@ import pytest
 
 from dokploy_mcp.config import DokployServerConfig, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.runtime import Runtime
 from dokploy_mcp.services import stacks
@@ -143,4 +144,4 @@ async def test_https_without_a_lets_encrypt_email_is_noted(
     fake.settings["letsEncryptEmail"] = None
     request = DomainRequest("update", https=True, dry_run=True)
     outcome = await manage_domain(rt, "shop/supabase", request, no_progress)
-    assert stacks.LETS_ENCRYPT_EMAIL_NOTE in outcome.notes
+    assert LETS_ENCRYPT_EMAIL_MISSING in outcome.notes

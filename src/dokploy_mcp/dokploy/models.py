@@ -63,6 +63,18 @@ class WebServerSettings(DokployModel):
     lets_encrypt_email: str | None = None
     updated_at: str | None = None
 
+    @property
+    def can_issue_certificates(self) -> bool:
+        """Whether Let's Encrypt has an account to issue under: without the e-mail, Traefik issues no certificate."""
+        return bool((self.lets_encrypt_email or "").strip())
+
+
+#: What to tell a caller who asks for https while :attr:`WebServerSettings.can_issue_certificates` is false.
+LETS_ENCRYPT_EMAIL_MISSING = (
+    "Dokploy's Let's Encrypt e-mail is not set, so no certificate can be issued for the domain: set it in Dokploy "
+    "(Settings, Web Server, Let's Encrypt e-mail); this server never rewrites Traefik's configuration"
+)
+
 
 class UserAccount(DokployModel):
     """The person behind the API key."""

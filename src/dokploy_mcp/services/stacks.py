@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.errors import DokployNotFoundError
+from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.progress import Progress
 from dokploy_mcp.supabase import domains as dom
@@ -35,11 +36,6 @@ DomainAction = Literal["list", "add", "update", "remove"]
 KeysMode = Literal["resign", "rotate"]
 #: listed: nothing asked; confirm: a removal waits for its token; dry_run: shown, not done; applied: done.
 DomainStatus = Literal["listed", "confirm", "dry_run", "applied"]
-
-LETS_ENCRYPT_EMAIL_NOTE = (
-    "Dokploy's Let's Encrypt e-mail is not set: set it in Dokploy (Settings, Web Server) so the "
-    "certificate can be issued; this server does not change Traefik's configuration"
-)
 
 
 async def open_compose(rt: Runtime, stack: str) -> tuple[DokployClient, StackRef, Compose]:
@@ -99,8 +95,8 @@ async def manage_domain(rt: Runtime, stack: str, request: DomainRequest, progres
         outcome.notes.extend(change.env_plan.notes)
     if change.https:
         settings = await client.settings_get_web_server_settings()
-        if not settings.lets_encrypt_email:
-            outcome.notes.append(LETS_ENCRYPT_EMAIL_NOTE)
+        if not settings.can_issue_certificates:
+            outcome.notes.append(LETS_ENCRYPT_EMAIL_MISSING)
     if request.action == "remove":
         token = _confirm_removal(rt, found, change, request)
         if token is not None:

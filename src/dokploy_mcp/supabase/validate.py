@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from dokploy_mcp.dokploy.models import Domain, WebServerSettings
+from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING, Domain, WebServerSettings
 from dokploy_mcp.errors import NextStep
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.keys import SECRET_RULES, KeyFinding, Severity, check_keys, weak_secret_findings
@@ -297,15 +297,8 @@ class Validator:
             )
         # Without the settings nobody knows whether the e-mail is set: say nothing rather than guess.
         asks_letsencrypt = domain is not None and domain.https and domain.certificate_type == "letsencrypt"
-        if asks_letsencrypt and settings is not None and not (settings.lets_encrypt_email or "").strip():
-            self.add(
-                "letsencrypt_email_unset",
-                "medium",
-                None,
-                "the domain asks for a Let's Encrypt certificate but Dokploy's server-wide Let's Encrypt e-mail is "
-                "not set; set it in Dokploy (Settings, Web Server, Let's Encrypt e-mail) so certificates can be "
-                "issued and renewed. This server never rewrites Traefik's configuration",
-            )
+        if asks_letsencrypt and settings is not None and not settings.can_issue_certificates:
+            self.add("letsencrypt_email_unset", "medium", None, LETS_ENCRYPT_EMAIL_MISSING)
 
     def syntax(self) -> None:
         for problem in self.env.problems():

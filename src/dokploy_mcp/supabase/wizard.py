@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, is_supported_dokploy
 from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.errors import DokployAPIError
-from dokploy_mcp.dokploy.models import Compose, Project
+from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING, Compose, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.kong import GatewayFactory
 from dokploy_mcp.progress import Progress
@@ -490,11 +490,8 @@ async def _domain(client: DokployClient, run: _Run, spec: WizardInput, domain: s
             )
         if spec.https:
             settings = await client.settings_get_web_server_settings()
-            if not settings.lets_encrypt_email:
-                run.result.warnings.append(
-                    "Dokploy's Let's Encrypt e-mail is not set, so no certificate can be issued for the domain: set "
-                    "it in Dokploy (Settings, Web Server); this server does not change Traefik's configuration"
-                )
+            if not settings.can_issue_certificates:
+                run.result.warnings.append(LETS_ENCRYPT_EMAIL_MISSING)
         compose = await client.compose_one(run.stack.ref.compose_id)
         run.stack = SupabaseStack.from_compose(run.stack.ref, compose)
 
