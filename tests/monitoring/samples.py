@@ -2,7 +2,7 @@
 
 The stack is the real Dokploy import of the Supabase template (recording ``compose.one--supabase-imported``); its
 generated secrets show up in some lines, as they do when a service logs a connection string or an operator prints
-the env. Line formats follow what the services print (sources in ``dokploy_mcp.monitoring.logs``):
+the env. Line formats follow what the services print (sources in ``dokploy_mcp.monitoring.levels``):
 
 - auth: GoTrue JSON lines with "level" ("info", "warning", "error"), the same error twice with other ids and times;
 - db: Postgres ``<ip> <time> UTC [pid] user@db SEVERITY:  message`` with DETAIL / STATEMENT lines;
@@ -209,6 +209,14 @@ LOGS: dict[str, str] = {
     "vector": VECTOR,
 }
 
+#: Lines a client or an attacker chose (a request path in kong's access log): they must be read as text, quickly.
+HOSTILE_LINES = [
+    '{"a":' * 50_000 + "1" + "}" * 50_000,  # raised RecursionError out of the JSON decoder
+    '{"msg": "' + "ab-" * 3_000 + '"}',
+    '"GET /' + "ab-" * 3_000 + ' HTTP/1.1" 404 ',
+    "a@" * 5_000,
+]
+
 #: Docker CLI output mixed in by Dokploy's ``2>&1``: no timestamp, and the container is gone.
 DEAD_CONTAINER = "Error response from daemon: can not get logs from container which is dead or marked for removal\n"
 
@@ -235,3 +243,8 @@ def container_rows(
         for service in (services if services is not None else sorted(LOGS))
         for replica in range(1, (replicas or {}).get(service, 1) + 1)
     ]
+
+
+def recorded_compose(name: str) -> Compose:
+    """The compose of a recorded ``compose.one`` answer."""
+    return Compose.model_validate(load(name).response_body)

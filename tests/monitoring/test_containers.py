@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
-from pydantic import SecretStr
 
 from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.models import Compose
 from dokploy_mcp.monitoring.containers import (
     ServiceContainer,
     compose_layout,
@@ -20,9 +17,10 @@ from dokploy_mcp.monitoring.containers import (
     service_of,
     stack_containers,
 )
-from tests.dokploy.recordings import BASE_URL, TEST_API_KEY, load, replay
+from tests.dokploy.recordings import replay
 from tests.fake_dokploy import FakeDokploy
 from tests.monitoring import samples
+from tests.monitoring.samples import recorded_compose
 
 pytestmark = pytest.mark.anyio
 
@@ -42,22 +40,6 @@ SUPABASE_SERVICES = [
     "vector",
 ]
 RECORDED_APP = "compose-calculate-solid-state-application-7higpr"
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=True, assert_all_mocked=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-async def client(router: respx.MockRouter) -> AsyncIterator[DokployClient]:
-    async with DokployClient(base_url=BASE_URL, api_key=SecretStr(TEST_API_KEY), max_retries=0) as made:
-        yield made
-
-
-def recorded_compose(name: str) -> Compose:
-    return Compose.model_validate(load(name).response_body)
 
 
 # -- service_of -------------------------------------------------------------------------------------------------------
@@ -165,11 +147,11 @@ def test_compose_layout_reads_container_names_and_survives_a_broken_file() -> No
 
 
 async def test_stack_containers_replays_the_recorded_v1_container(
-    router: respx.MockRouter, client: DokployClient
+    router: respx.MockRouter, recorded_client: DokployClient
 ) -> None:
     compose = recorded_compose("compose.one--redeploy-done")
     recorded = replay(router, "docker.getContainersByAppNameMatch")
-    containers = await stack_containers(client, compose)
+    containers = await stack_containers(recorded_client, compose)
     recorded.assert_request_matches()
     assert containers == [
         ServiceContainer(
@@ -186,26 +168,28 @@ async def test_stack_containers_replays_the_recorded_v1_container(
 
 
 async def test_stack_containers_reports_a_stopped_container_and_its_exit_code(
-    router: respx.MockRouter, client: DokployClient
+    router: respx.MockRouter, recorded_client: DokployClient
 ) -> None:
     replay(router, "docker.getContainersByAppNameMatch--stopped")
-    [container] = await stack_containers(client, recorded_compose("compose.one--stopped"))
+    [container] = await stack_containers(recorded_client, recorded_compose("compose.one--stopped"))
     assert (container.service, container.state, container.exit_code, container.uptime_s) == ("web", "exited", 137, None)
     assert not container.running
 
 
-async def test_stack_containers_of_a_removed_compose_is_empty(router: respx.MockRouter, client: DokployClient) -> None:
+async def test_stack_containers_of_a_removed_compose_is_empty(
+    router: respx.MockRouter, recorded_client: DokployClient
+) -> None:
     replay(router, "docker.getContainersByAppNameMatch--after-delete")
-    assert await stack_containers(client, recorded_compose("compose.one--redeploy-done")) == []
+    assert await stack_containers(recorded_client, recorded_compose("compose.one--redeploy-done")) == []
 
 
 async def test_stack_containers_makes_one_call_for_a_whole_supabase_stack_in_v1_naming(
-    router: respx.MockRouter, client: DokployClient
+    router: respx.MockRouter, recorded_client: DokployClient
 ) -> None:
     rows = samples.container_rows("v1", SUPABASE_SERVICES, replicas={"realtime": 2})
     rows.append({"containerId": "abcdef123456", "name": f"{samples.APP_NAME}_oldservice_1", "state": "exited"})
     route = router.get("/api/docker.getContainersByAppNameMatch").mock(return_value=httpx.Response(200, json=rows))
-    containers = await stack_containers(client, samples.COMPOSE)
+    containers = await stack_containers(recorded_client, samples.COMPOSE)
     assert route.call_count == 1
     assert dict(route.calls.last.request.url.params) == {"appName": samples.APP_NAME, "appType": "docker-compose"}
     assert [(c.service, c.replica) for c in containers] == [
@@ -231,7 +215,7 @@ async def test_containers_by_service_keeps_services_without_a_container() -> Non
 
 
 async def test_stack_containers_uses_the_compose_container_names_and_its_server(
-    router: respx.MockRouter, client: DokployClient
+    router: respx.MockRouter, recorded_client: DokployClient
 ) -> None:
     compose = recorded_compose("compose.one--redeploy-done").model_copy(
         update={
@@ -245,7 +229,7 @@ async def test_stack_containers_uses_the_compose_container_names_and_its_server(
         {"containerId": "b2", "name": f"{RECORDED_APP}-web-1", "state": "running", "status": "Up 2 hours"},
     ]
     route = router.get("/api/docker.getContainersByAppNameMatch").mock(return_value=httpx.Response(200, json=rows))
-    containers = await stack_containers(client, compose)
+    containers = await stack_containers(recorded_client, compose)
     assert route.calls.last.request.url.params["serverId"] == "srv-1"
     assert [(c.service, c.replica) for c in containers] == [("db", None), ("web", 1)]
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.monitoring.logs import MAX_PATTERN_CHARS, PATTERN_SYNTAX, compile_pattern
+from dokploy_mcp.monitoring.patterns import MAX_PATTERN_CHARS, PATTERN_SYNTAX, compile_pattern
 
 #: A line as the parser leaves a 100 KB one: cut to 4,000 characters, then the marker. Python's re needs about
 #: 2**4000 steps to fail these patterns on it; RE2 a few milliseconds.

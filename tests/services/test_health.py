@@ -12,12 +12,12 @@ from dokploy_mcp.config import DokployServerConfig, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.explain import explain
 from dokploy_mcp.kong.gateway import KongGateway
-from dokploy_mcp.monitoring.health import PLAIN_COMPOSE_RULE, VERDICT_RULE
+from dokploy_mcp.monitoring.health_verdict import PLAIN_COMPOSE_RULE, VERDICT_RULE
 from dokploy_mcp.runtime import Runtime
 from dokploy_mcp.services import health
 from dokploy_mcp.services.database import ConnectReport
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.stack import StackNotFoundError
+from dokploy_mcp.supabase.errors import StackNotFoundError
 from tests.fake_dokploy import SERVERS, FakeDokploy
 from tests.supabase.kong_double import KongDouble
 

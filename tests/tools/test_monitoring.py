@@ -192,7 +192,10 @@ async def test_aggregate_logs_filters_with_an_re2_pattern(setup: tuple[Client, F
 async def test_the_schema_declares_the_bounds_the_tools_check(
     setup: tuple[Client, FakeDokploy, dict[str, Any]],
 ) -> None:
-    from dokploy_mcp.monitoring.logs import MAX_LINES, MAX_PATTERN_CHARS, MAX_TAIL, MAX_TIME_ARG_CHARS
+    from dokploy_mcp.monitoring.filters import MAX_LINES
+    from dokploy_mcp.monitoring.patterns import MAX_PATTERN_CHARS
+    from dokploy_mcp.monitoring.reading import MAX_TAIL
+    from dokploy_mcp.monitoring.window import MAX_TIME_ARG_CHARS
 
     client, _, _ = setup
     tools = {tool.name: tool.input_schema["properties"] for tool in (await client.list_tools()).tools}

@@ -169,16 +169,8 @@ def compose_layout(compose: Compose) -> tuple[list[str], dict[str, str]]:
 
     Both are empty when the compose file does not parse.
     """
-    import yaml  # deferred: only callers that look at a compose file pay for it
-
-    try:
-        document = yaml.safe_load(compose.compose_file or "")
-    except yaml.YAMLError:
-        return [], {}
-    services = document.get("services") if isinstance(document, dict) else None
-    if not isinstance(services, dict):
-        return [], {}
-    names = sorted(str(name) for name in services)
+    services = compose.service_specs()
+    names = sorted(services)
     explicit = {
         str(spec["container_name"]): str(name)
         for name, spec in services.items()

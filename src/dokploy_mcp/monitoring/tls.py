@@ -14,13 +14,13 @@ that does not speak TLS come back as ``reachable=False`` with the reason.
 from __future__ import annotations
 
 import os
+import socket
+import ssl
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
+import anyio
+from anyio.streams.tls import TLSAttribute
 from pydantic import BaseModel, Field
-
-if TYPE_CHECKING:
-    import ssl
 
 __all__ = ["TRAEFIK_DEFAULT_CN", "CertificateReport", "check_certificate", "days_between"]
 
@@ -67,10 +67,6 @@ async def check_certificate(
     ``now`` (default: the current time; a naive value is taken as UTC) is what ``days_left`` counts from. ``valid``
     comes from the handshake itself, so it always reflects the real clock.
     """
-    import ssl
-
-    import anyio
-
     report = CertificateReport(host=host, port=port, reachable=False, valid=False)
     try:
         verifying = ssl.create_default_context(cafile=cafile)
@@ -126,9 +122,6 @@ def _read_certificate(report: CertificateReport, der: bytes, now: datetime | Non
 
 async def _handshake(host: str, port: int, context: ssl.SSLContext, deadline: float) -> tuple[bytes | None, str | None]:
     """One TLS handshake before ``deadline``: the peer's certificate (DER) and the protocol version."""
-    import anyio
-    from anyio.streams.tls import TLSAttribute
-
     with anyio.fail_after(max(deadline - anyio.current_time(), 0.0)):
         # Not standard-compatible: closing does not wait for the peer's close_notify.
         stream = await anyio.connect_tcp(
@@ -140,8 +133,6 @@ async def _handshake(host: str, port: int, context: ssl.SSLContext, deadline: fl
 
 def _reading_context() -> ssl.SSLContext:
     """A client context that accepts any certificate: used only to read one that failed verification."""
-    import ssl
-
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -155,11 +146,6 @@ def _verification_problem(exc: ssl.SSLCertVerificationError) -> str:
 
 def _network_problem(exc: BaseException, timeout: float) -> str:
     """Why no handshake happened, in words."""
-    import socket
-    import ssl
-
-    import anyio
-
     if isinstance(exc, TimeoutError):
         return f"no TLS handshake within {timeout:g} s"
     if isinstance(exc, ssl.SSLError):

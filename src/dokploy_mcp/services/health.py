@@ -15,9 +15,13 @@ import anyio
 from pydantic import SecretStr
 
 from dokploy_mcp.errors import DokployMCPError
+from dokploy_mcp.monitoring.aggregate import Aggregate, aggregate
 from dokploy_mcp.monitoring.containers import stack_containers
-from dokploy_mcp.monitoring.health import DatabaseView, StackHealth, as_plain_compose, stack_health
-from dokploy_mcp.monitoring.logs import Aggregate, Level, LogsResult, aggregate, service_logs
+from dokploy_mcp.monitoring.health import as_plain_compose, stack_health
+from dokploy_mcp.monitoring.health_inputs import DatabaseView
+from dokploy_mcp.monitoring.health_report import StackHealth
+from dokploy_mcp.monitoring.levels import Level
+from dokploy_mcp.monitoring.service_logs import LogsResult, service_logs
 from dokploy_mcp.services.database import probe_database
 from dokploy_mcp.services.stacks import compose_masker, open_compose
 from dokploy_mcp.supabase.env import EnvFile

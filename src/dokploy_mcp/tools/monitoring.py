@@ -11,18 +11,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.explain import explain
-from dokploy_mcp.monitoring.health import StackHealth
-from dokploy_mcp.monitoring.logs import (
-    MAX_LINES,
-    MAX_PATTERN_CHARS,
-    MAX_TAIL,
-    MAX_TIME_ARG_CHARS,
-    MAX_WINDOW_DAYS,
-    PATTERN_SYNTAX,
-    Aggregate,
-    Level,
-    LogsResult,
-)
+from dokploy_mcp.monitoring.aggregate import Aggregate
+from dokploy_mcp.monitoring.filters import MAX_LINES
+from dokploy_mcp.monitoring.health_report import StackHealth
+from dokploy_mcp.monitoring.levels import Level
+from dokploy_mcp.monitoring.patterns import MAX_PATTERN_CHARS, PATTERN_SYNTAX
+from dokploy_mcp.monitoring.reading import MAX_TAIL
+from dokploy_mcp.monitoring.service_logs import LogsResult
+from dokploy_mcp.monitoring.window import MAX_TIME_ARG_CHARS, MAX_WINDOW_DAYS
 from dokploy_mcp.registry import ToolSpec
 from dokploy_mcp.services import health
 from dokploy_mcp.tools.args import MAX_ADDRESS_CHARS, MAX_SERVICE_CHARS, StackArg
