@@ -189,6 +189,23 @@ class _Outcome:
     times: int | None
 
 
+def _request_params(request: httpx.Request) -> dict[str, Any]:
+    """A tRPC call's input: the query of a GET, the JSON body of a POST (text kept as is when it is not JSON)."""
+    if request.method == "GET":
+        params: dict[str, Any] = {}
+        for key in request.url.params:
+            values = request.url.params.get_list(key)
+            params[key] = values[0] if len(values) == 1 else values
+        return params
+    if not request.content:
+        return {}
+    try:
+        decoded = json.loads(request.content)
+    except ValueError:
+        decoded = request.content.decode("utf-8", "replace")
+    return decoded if isinstance(decoded, dict) else {"<body>": decoded}
+
+
 class FakeDokploy:
     """Dokploy v0.30.2 in memory, reached through :attr:`transport` (see the module docstring)."""
 
@@ -377,17 +394,7 @@ class FakeDokploy:
         path = request.url.path
         procedure = path.removeprefix("/api/") if path.startswith("/api/") else path
         content_type = request.headers.get("content-type", "")
-        params: dict[str, Any] = {}
-        if request.method == "GET":
-            for key in request.url.params:
-                values = request.url.params.get_list(key)
-                params[key] = values[0] if len(values) == 1 else values
-        elif request.content:
-            try:
-                decoded = json.loads(request.content)
-            except ValueError:
-                decoded = request.content.decode("utf-8", "replace")
-            params = decoded if isinstance(decoded, dict) else {"<body>": decoded}
+        params = _request_params(request)
         self.requests.append((request.method, procedure, params))
         number = len(self.requests)
 

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from dokploy_mcp import redact
 from dokploy_mcp.config import load_settings
-from dokploy_mcp.dokploy import client as client_module
+from dokploy_mcp.dokploy import answers, transport
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import (
     DokployAPIError,
@@ -82,24 +82,34 @@ def _fresh_key() -> str:
 
 
 def test_the_documented_limits_are_the_tested_ones() -> None:
-    assert client_module.MAX_RESPONSE_BYTES == SIZE_CAP
-    assert client_module.MAX_JSON_DEPTH == DEPTH_CAP
-    assert "16 MiB" in (client_module.__doc__ or "")
-    assert "deadline" in (client_module.__doc__ or "")
+    assert transport.MAX_RESPONSE_BYTES == SIZE_CAP
+    assert answers.MAX_JSON_DEPTH == DEPTH_CAP
+    assert "16 MiB" in (transport.__doc__ or "")
+    assert "deadline" in (transport.__doc__ or "")
+
+
+async def _project_all_times_out(
+    url: str, *, max_retries: int = 3, retry_backoff: float = 0.5
+) -> tuple[float, DokployTimeoutError]:
+    """``project.all`` with a deadline of 1 s, which must pass: how long it took, and the timeout it ended in."""
+    dokploy = DokployClient(
+        base_url=url, api_key=None, timeout=1.0, max_retries=max_retries, retry_backoff=retry_backoff
+    )
+    started = time.monotonic()
+    with anyio.fail_after(HANG_GUARD), pytest.raises(DokployTimeoutError) as caught:
+        await dokploy.project_all()
+    elapsed = time.monotonic() - started
+    await dokploy.aclose()
+    return elapsed, caught.value
 
 
 async def test_a_server_that_drips_its_answer_is_cut_off_at_the_timeout() -> None:
     async with local_server(_drip_forever) as server:
-        dokploy = DokployClient(base_url=server.url, api_key=None, timeout=1.0)
-        started = time.monotonic()
-        with anyio.fail_after(HANG_GUARD), pytest.raises(DokployTimeoutError) as caught:
-            await dokploy.project_all()
-        elapsed = time.monotonic() - started
-        await dokploy.aclose()
+        elapsed, timeout = await _project_all_times_out(server.url)
 
     assert elapsed < ALLOWANCE * 1.0
-    assert caught.value.timeout == 1.0
-    assert caught.value.path == "/project.all"
+    assert timeout.timeout == 1.0
+    assert timeout.path == "/project.all"
 
 
 async def test_a_retried_get_ends_within_the_one_deadline() -> None:
@@ -112,15 +122,10 @@ async def test_a_retried_get_ends_within_the_one_deadline() -> None:
             await stream.send(_headers("503 Service Unavailable", length=0, close=True))
 
     async with local_server(slow_503) as server:
-        dokploy = DokployClient(base_url=server.url, api_key=None, timeout=1.0, max_retries=5, retry_backoff=0.1)
-        started = time.monotonic()
-        with anyio.fail_after(HANG_GUARD), pytest.raises(DokployTimeoutError) as caught:
-            await dokploy.project_all()
-        elapsed = time.monotonic() - started
-        await dokploy.aclose()
+        elapsed, timeout = await _project_all_times_out(server.url, max_retries=5, retry_backoff=0.1)
 
     assert elapsed < ALLOWANCE * 1.0
-    assert caught.value.timeout == 1.0
+    assert timeout.timeout == 1.0
     assert server.connections >= 2  # it did retry while there was time
 
 

@@ -22,7 +22,7 @@ from mcp.client.stdio import StdioServerParameters
 from pydantic import SecretStr
 
 from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.deploy import deploy_and_wait
+from dokploy_mcp.dokploy.deployments import deploy_and_wait
 from dokploy_mcp.dokploy.errors import DokployError, DokployNotFoundError
 from dokploy_mcp.dokploy.models import Compose, ProjectCreated
 

@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.deploy import deploy_and_wait
+from dokploy_mcp.dokploy.deployments import deploy_and_wait
 from dokploy_mcp.dokploy.models import Compose
 from tests.e2e.conftest import full_only
 

@@ -111,7 +111,7 @@ async def test_setup_wizard_deploys_a_stack_and_resumes(mcp: Client, dokploy: Do
 async def test_regenerate_keys_resign_on_a_deployed_stack(
     mcp: Client, dokploy: DokployClient, project: E2EProject, supabase_stack: Compose
 ) -> None:
-    from dokploy_mcp.dokploy.deploy import deploy_and_wait
+    from dokploy_mcp.dokploy.deployments import deploy_and_wait
 
     outcome = await deploy_and_wait(dokploy, supabase_stack.compose_id, wait_seconds=3000)
     assert outcome.succeeded, outcome.log_tail

@@ -17,7 +17,7 @@ from mcp import Client
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION
 from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.deploy import deploy_and_wait
+from dokploy_mcp.dokploy.deployments import deploy_and_wait
 from dokploy_mcp.dokploy.models import Compose, Container
 from tests.e2e.conftest import E2E_KEY, E2E_URL, LOG_MARKER, E2EProject, create_busybox, full_only, mcp_server
 

@@ -75,7 +75,7 @@ from urllib.parse import urlencode
 import httpx
 import jwt
 
-from dokploy_mcp.kong.gateway import ServiceName
+from dokploy_mcp.kong.probes import ServiceName
 
 __all__ = ["SERVICES", "KongDouble", "PgError", "UpstreamCall", "make_key"]
 

@@ -23,10 +23,12 @@ Hierarchy::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict, Unpack
 
 from dokploy_mcp.errors import DokployMCPError
 
 __all__ = [
+    "APIErrorFields",
     "DokployAPIError",
     "DokployAuthError",
     "DokployError",
@@ -65,6 +67,16 @@ class DokployTimeoutError(DokployTransportError):
         super().__init__(f"no answer to {path} within {timeout:g} s", server=server, url=url)
         self.path = path
         self.timeout = timeout
+
+
+class APIErrorFields(TypedDict):
+    """The keyword arguments of :class:`DokployAPIError`, which every subclass takes too."""
+
+    server: str
+    status: int
+    path: str
+    message: str
+    code: NotRequired[str | None]
 
 
 class DokployAPIError(DokployError):
@@ -113,15 +125,11 @@ class DokployValidationError(DokployAPIError):
     def __init__(
         self,
         *,
-        server: str,
-        status: int,
-        path: str,
-        message: str,
-        code: str | None = None,
         field_errors: Mapping[str, Sequence[str]],
         form_errors: Sequence[str] = (),
+        **fields: Unpack[APIErrorFields],
     ) -> None:
-        super().__init__(server=server, status=status, path=path, message=message, code=code)
+        super().__init__(**fields)
         self.field_errors: dict[str, list[str]] = {name: list(msgs) for name, msgs in field_errors.items()}
         self.form_errors: list[str] = list(form_errors)
 
@@ -138,17 +146,8 @@ class DokployRateLimitedError(DokployAPIError):
     ``retry_after`` is the wait in seconds the answer asked for, when it said.
     """
 
-    def __init__(
-        self,
-        *,
-        server: str,
-        status: int,
-        path: str,
-        message: str,
-        code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(server=server, status=status, path=path, message=message, code=code)
+    def __init__(self, *, retry_after: float | None = None, **fields: Unpack[APIErrorFields]) -> None:
+        super().__init__(**fields)
         self.retry_after = retry_after
 
     def __str__(self) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.alias_generators import to_camel
 
+from dokploy_mcp import yamltext
+
 __all__ = [
     "ApiKey",
     "AuthSession",
@@ -290,6 +292,16 @@ class Compose(DokployModel):
     domains: list[Domain] = Field(default_factory=list)
     mounts: list[Mount] = Field(default_factory=list)
     backups: list[Backup] = Field(default_factory=list)
+
+    def service_specs(self) -> dict[str, Any]:
+        """The ``services:`` mapping of the compose file, by service name; empty when the file does not parse or
+        has none (a compose file is the user's text: it may be anything)."""
+        try:
+            document = yamltext.load(self.compose_file or "")
+        except (yamltext.YamlSyntaxError, RecursionError):
+            return {}
+        services = document.get("services") if isinstance(document, dict) else None
+        return {str(name): spec for name, spec in services.items()} if isinstance(services, dict) else {}
 
 
 class DeployResult(DokployModel):

@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.deploy import deploy_and_wait
+from dokploy_mcp.dokploy.deployments import deploy_and_wait
 from tests.dokploy.recordings import load, replay
 
 pytestmark = pytest.mark.anyio

@@ -1,8 +1,8 @@
-"""DokployClient on the wire: URLs, headers, encodings, retries, timeouts, concurrency, logging and the key."""
+"""DokployClient on the wire (its transport): URLs, headers, encodings, retries, timeouts, concurrency, logging and
+the key."""
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -16,7 +16,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from dokploy_mcp.dokploy.client import DokployClient, encode_template
+from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import (
     DokployAPIError,
     DokployAuthError,
@@ -151,14 +151,6 @@ async def test_health_raises_when_the_server_cannot_be_reached(
 
     assert caught.value.url == BASE_URL
     assert "Connection refused" in str(caught.value)
-
-
-def test_template_payload_is_base64_of_utf8_json() -> None:
-    encoded = encode_template("services:\n  db: {}\n", 'title = "Señor ☃"\n')
-
-    raw = base64.b64decode(encoded)
-    assert json.loads(raw.decode("utf-8")) == {"compose": "services:\n  db: {}\n", "config": 'title = "Señor ☃"\n'}
-    assert "☃".encode() in raw
 
 
 # -- retries --------------------------------------------------------------------------------------------------------
@@ -486,12 +478,12 @@ async def test_the_key_never_appears_in_errors_or_logs(
 async def test_each_request_is_logged_at_debug_without_bodies(
     router: respx.MockRouter, client: DokployClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="dokploy_mcp.dokploy.client")
+    caplog.set_level(logging.DEBUG, logger="dokploy_mcp.dokploy.transport")
     router.post("/api/compose.saveEnvironment").respond(200, json=True)
 
     await client.compose_save_environment("c1", "JWT_SECRET=super-secret-jwt")
 
-    [record] = [r for r in caplog.records if r.name == "dokploy_mcp.dokploy.client"]
+    [record] = [r for r in caplog.records if r.name == "dokploy_mcp.dokploy.transport"]
     assert record.levelno == logging.DEBUG
     message = record.getMessage()
     assert "POST /compose.saveEnvironment -> 200" in message
@@ -502,7 +494,7 @@ async def test_each_request_is_logged_at_debug_without_bodies(
 async def test_retries_are_logged(
     router: respx.MockRouter, client: DokployClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="dokploy_mcp.dokploy.client")
+    caplog.set_level(logging.INFO, logger="dokploy_mcp.dokploy.transport")
     router.get("/api/project.all").mock(side_effect=[httpx.Response(503), httpx.Response(200, json=[])])
 
     await client.project_all()
