@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dokploy_mcp.postgres import ConnInfo, Database, parse_target
+from dokploy_mcp.postgres.client import Database
+from dokploy_mcp.postgres.conninfo import ConnInfo, parse_target
 from tests.postgres.password_cluster import password_cluster  # noqa: F401 - a session fixture for this folder
 
 Admin = Callable[..., list[tuple[Any, ...]]]

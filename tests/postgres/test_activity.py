@@ -19,7 +19,6 @@ import pytest
 from psycopg import sql
 from pydantic import ValidationError
 
-from dokploy_mcp.postgres import Database, parse_target
 from dokploy_mcp.postgres.activity import (
     OTHERS,
     ConnectionReport,
@@ -27,6 +26,8 @@ from dokploy_mcp.postgres.activity import (
     connection_report,
     connection_report_query,
 )
+from dokploy_mcp.postgres.client import Database
+from dokploy_mcp.postgres.conninfo import parse_target
 from dokploy_mcp.postgres.introspect import Executor, database_executor
 
 from .conftest import Admin, Roles

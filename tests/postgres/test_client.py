@@ -17,15 +17,14 @@ import pytest
 from psycopg import sql
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres import (
-    ConnInfo,
-    Database,
+from dokploy_mcp.postgres.client import Database
+from dokploy_mcp.postgres.conninfo import ConnInfo, parse_target
+from dokploy_mcp.postgres.errors import (
     DatabaseConnectionError,
     DatabaseQueryError,
     DatabaseTimeoutError,
     ReadOnlyViolationError,
     RoleNotPermittedError,
-    parse_target,
 )
 
 from .conftest import Admin, Roles

@@ -21,8 +21,10 @@ from collections import Counter
 import pytest
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres import Database, DatabaseError, parse_target
-from dokploy_mcp.postgres.sqlguard import SqlRefused, require_read_only
+from dokploy_mcp.postgres.client import Database
+from dokploy_mcp.postgres.conninfo import parse_target
+from dokploy_mcp.postgres.errors import DatabaseError, SqlRefused
+from dokploy_mcp.postgres.sqlguard import require_read_only
 
 from .escape_corpus import CORPUS, Escape, ObservationContext, Rows, observation, run_plain
 

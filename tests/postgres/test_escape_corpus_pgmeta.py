@@ -46,9 +46,10 @@ from psycopg import sql as psql
 from pydantic import SecretStr
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres import DatabaseError
+from dokploy_mcp.postgres.errors import DatabaseError, SqlRefused
+from dokploy_mcp.postgres.pgmeta import PgMetaClient
 from dokploy_mcp.postgres.pgmeta_route import PgMetaRoute
-from dokploy_mcp.postgres.sqlguard import SqlRefused, require_read_only, single_statement
+from dokploy_mcp.postgres.sqlguard import require_read_only, single_statement
 from tests.pgmeta_server import PgMetaServer, _url_from_conninfo, running_pgmeta
 
 from .escape_corpus import (
@@ -193,13 +194,15 @@ class Counting(httpx.AsyncBaseTransport):
 async def open_route(stand: Stand, ctx: ObservationContext, kind: Kind) -> AsyncIterator[tuple[PgMetaRoute, Counting]]:
     counting = Counting()
     if kind == "superuser":
-        route = PgMetaRoute.direct(stand.pgmeta.url, transport=counting)
+        route = PgMetaRoute(PgMetaClient.direct(stand.pgmeta.url, transport=counting))
     else:
-        route = PgMetaRoute.direct(
-            stand.pgmeta.url,
-            connect_as=stand.pgmeta.database_url_as(ctx.reader),
-            crypto_key=SecretStr(stand.pgmeta.crypto_key),
-            transport=counting,
+        route = PgMetaRoute(
+            PgMetaClient.direct(
+                stand.pgmeta.url,
+                connect_as=stand.pgmeta.database_url_as(ctx.reader),
+                crypto_key=SecretStr(stand.pgmeta.crypto_key),
+                transport=counting,
+            )
         )
     async with route:
         yield route, counting

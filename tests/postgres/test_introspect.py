@@ -6,25 +6,19 @@ import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres import Database, DatabaseQueryError, parse_target
-from dokploy_mcp.postgres.introspect import (
-    MAX_DETAIL_TABLES,
-    Executor,
-    SchemaOverview,
-    database_executor,
-    details_query,
-    overview,
-    overview_query,
-    parse_table_name,
-    quote_literal,
-    table_details,
-)
+from dokploy_mcp.postgres.client import Database
+from dokploy_mcp.postgres.conninfo import parse_target
+from dokploy_mcp.postgres.errors import DatabaseQueryError
+from dokploy_mcp.postgres.introspect import Executor, database_executor, overview, table_details
+from dokploy_mcp.postgres.schema_models import SchemaOverview, TableDetail
+from dokploy_mcp.postgres.schema_queries import MAX_DETAIL_TABLES, details_query, overview_query
 
 from .supabase_fixture import SUPABASE_TABLES, create_filler_tables, create_supabase_schema, pg_meta_like
 
@@ -174,9 +168,6 @@ async def test_schema_names_are_quoted_literals_not_sql(execute: Executor, supab
     hostile = "public') OR true OR n.nspname IN ('x"
     with pytest.raises(InputError, match="unknown schema"):
         await overview(execute, schemas=[hostile])
-    assert quote_literal("it's") == "'it''s'"
-    with pytest.raises(InputError):
-        quote_literal("a\x00b")
 
 
 async def test_the_pg_meta_route_gives_the_same_overview(execute: Executor, supabase_url: str) -> None:
@@ -325,83 +316,25 @@ async def test_details_refuse_bad_requests_before_any_query(execute: Executor) -
         await table_details(execute, [f"t_{i:03d}" for i in range(MAX_DETAIL_TABLES + 1)])
 
 
-@pytest.mark.parametrize(
-    ("text", "parsed"),
-    [
-        ("profiles", ("public", "profiles", False, False)),
-        ("auth.users", ("auth", "users", False, False)),
-        (' "My Schema" . "A.b""c" ', ("My Schema", 'A.b"c', True, True)),
-        ('public."MixedCase"', ("public", "MixedCase", False, True)),
-    ],
-)
-def test_table_names_parse(text: str, parsed: tuple[str, str, bool, bool]) -> None:
-    assert parse_table_name(text) == parsed
-
-
-@pytest.mark.parametrize("text", ["", "a.b.c", '"open', "a.", 'a"b', "x" * 64, "a\x00b", '"a"b'])
-def test_bad_table_names_are_refused(text: str) -> None:
-    with pytest.raises(InputError):
-        parse_table_name(text)
-
-
 # -- locks -----------------------------------------------------------------------------------------------------
 
 
-async def test_a_locked_table_does_not_stall_the_overview_or_its_details(supabase_url: str) -> None:
+@asynccontextmanager
+async def migration_locks(url: str) -> AsyncIterator[tuple[int, int]]:
     """A migration holds ACCESS EXCLUSIVE on profiles; another one waits for it on t_005 behind a reader.
 
-    Size functions and pg_get_*def would queue behind both (until the statement timeout): they are skipped there.
+    Yields the pids of the holder and of the waiter; everything is rolled back afterwards.
     """
-    holder = await psycopg.AsyncConnection.connect(supabase_url)
-    reader = await psycopg.AsyncConnection.connect(supabase_url)
-    waiter = await psycopg.AsyncConnection.connect(supabase_url)
+    holder = await psycopg.AsyncConnection.connect(url)
+    reader = await psycopg.AsyncConnection.connect(url)
+    waiter = await psycopg.AsyncConnection.connect(url)
     queued = None
     try:
         await holder.execute("LOCK TABLE public.profiles IN ACCESS EXCLUSIVE MODE")
         await reader.execute("SELECT count(*) FROM public.t_005")
         queued = asyncio.create_task(waiter.execute("LOCK TABLE public.t_005 IN ACCESS EXCLUSIVE MODE"))
-        async with await psycopg.AsyncConnection.connect(supabase_url, autocommit=True) as probe:
-            for _ in range(200):
-                cursor = await probe.execute(
-                    "SELECT count(*) FROM pg_locks WHERE relation = 'public.t_005'::regclass AND NOT granted"
-                )
-                row = await cursor.fetchone()
-                if row and row[0]:
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the ACCESS EXCLUSIVE request on t_005 never queued")
-
-        async with Database(parse_target(supabase_url), name="introspect-locks", connect_timeout=5) as db:
-            execute = database_executor(db, timeout_ms=5_000)
-            result = await overview(execute)
-            profiles, t_005, t_006 = await table_details(execute, ["profiles", "t_005", "t_006"])
-
-        assert line_of(result, "public.profiles") == "public.profiles ~? locked rls=on pol=3 cols=5 fk->auth.users"
-        assert " locked " in line_of(result, "public.t_005")
-        assert " locked " not in line_of(result, "public.t_006")
-
-        assert profiles.locked_by == [holder.info.backend_pid]
-        assert profiles.note is not None and "ACCESS EXCLUSIVE" in profiles.note
-        assert profiles.size is None and profiles.size_bytes is None
-        assert [(k.name, k.type, k.definition) for k in profiles.constraints] == [
-            ("profiles_pkey", "primary key", None),
-            ("profiles_id_fkey", "foreign key", None),
-            ("username_length", "check", None),
-        ]
-        assert [p.name for p in profiles.policies] == [
-            "Public profiles are viewable by everyone",
-            "Users can insert their own profile",
-            "Users can update own profile",
-        ]
-        assert all(p.using is None and p.with_check is None for p in profiles.policies)
-        assert [c.name for c in profiles.columns][:2] == ["id", "username"]
-        assert t_005.locked_by == [waiter.info.backend_pid]
-        assert t_005.indexes[0].definition is None
-        assert t_006.locked_by == [] and t_006.note is None
-        assert [k.definition for k in t_006.constraints if k.type == "foreign key"] == [
-            "FOREIGN KEY (parent_id) REFERENCES t_005(id)"
-        ]
+        await wait_until_queued(url, "public.t_005")
+        yield holder.info.backend_pid, waiter.info.backend_pid
     finally:
         await holder.rollback()
         await reader.rollback()
@@ -410,3 +343,57 @@ async def test_a_locked_table_does_not_stall_the_overview_or_its_details(supabas
         await waiter.rollback()
         for conn in (holder, reader, waiter):
             await conn.close()
+
+
+async def wait_until_queued(url: str, table: str) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as probe:
+        for _ in range(200):
+            cursor = await probe.execute(
+                "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", [table]
+            )
+            row = await cursor.fetchone()
+            if row and row[0]:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"the ACCESS EXCLUSIVE request on {table} never queued")
+
+
+async def test_a_locked_table_does_not_stall_the_overview_or_its_details(supabase_url: str) -> None:
+    """Size functions and pg_get_*def would queue behind the locks (until the statement timeout): they are skipped
+    there."""
+    async with (
+        migration_locks(supabase_url) as (holder, waiter),
+        Database(parse_target(supabase_url), name="introspect-locks", connect_timeout=5) as db,
+    ):
+        execute = database_executor(db, timeout_ms=5_000)
+        result = await overview(execute)
+        profiles, t_005, t_006 = await table_details(execute, ["profiles", "t_005", "t_006"])
+
+    assert line_of(result, "public.profiles") == "public.profiles ~? locked rls=on pol=3 cols=5 fk->auth.users"
+    assert " locked " in line_of(result, "public.t_005")
+    assert " locked " not in line_of(result, "public.t_006")
+    assert_read_without_definitions(profiles, locked_by=holder)
+    assert t_005.locked_by == [waiter]
+    assert t_005.indexes[0].definition is None
+    assert t_006.locked_by == [] and t_006.note is None
+    assert [k.definition for k in t_006.constraints if k.type == "foreign key"] == [
+        "FOREIGN KEY (parent_id) REFERENCES t_005(id)"
+    ]
+
+
+def assert_read_without_definitions(profiles: TableDetail, *, locked_by: int) -> None:
+    assert profiles.locked_by == [locked_by]
+    assert profiles.note is not None and "ACCESS EXCLUSIVE" in profiles.note
+    assert profiles.size is None and profiles.size_bytes is None
+    assert [(k.name, k.type, k.definition) for k in profiles.constraints] == [
+        ("profiles_pkey", "primary key", None),
+        ("profiles_id_fkey", "foreign key", None),
+        ("username_length", "check", None),
+    ]
+    assert [p.name for p in profiles.policies] == [
+        "Public profiles are viewable by everyone",
+        "Users can insert their own profile",
+        "Users can update own profile",
+    ]
+    assert all(p.using is None and p.with_check is None for p in profiles.policies)
+    assert [c.name for c in profiles.columns][:2] == ["id", "username"]

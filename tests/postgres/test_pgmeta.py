@@ -26,17 +26,17 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres import (
+from dokploy_mcp.postgres.errors import (
     DatabaseConnectionError,
     DatabaseQueryError,
     DatabaseTimeoutError,
-    QueryResult,
     ReadOnlyViolationError,
     RoleNotPermittedError,
+    SqlRefused,
 )
-from dokploy_mcp.postgres.pgmeta import _RowArray, _ShapeError, encrypt_connection
+from dokploy_mcp.postgres.pgmeta import PgMetaClient, _RowArray, _ShapeError, encrypt_connection
 from dokploy_mcp.postgres.pgmeta_route import PgMetaResult, PgMetaRoute
-from dokploy_mcp.postgres.sqlguard import SqlRefused
+from dokploy_mcp.postgres.statement import QueryResult
 from tests.pgmeta_server import PgMetaServer, pgmeta_server, pgmeta_url  # noqa: F401  (fixtures)
 
 from .conftest import Admin, Roles
@@ -90,7 +90,7 @@ async def recording() -> AsyncIterator[Recording]:
 
 @pytest.fixture
 async def route(pgmeta_url: str, recording: Recording) -> AsyncIterator[PgMetaRoute]:  # noqa: F811
-    async with PgMetaRoute.direct(pgmeta_url, transport=recording) as pg_meta:
+    async with PgMetaRoute(PgMetaClient.direct(pgmeta_url, transport=recording)) as pg_meta:
         yield pg_meta
 
 
@@ -100,11 +100,13 @@ async def connect_as(pgmeta_server: PgMetaServer, recording: Recording) -> Async
     opened: list[PgMetaRoute] = []
 
     def make(user: str, *, key: str | None = None) -> PgMetaRoute:
-        made = PgMetaRoute.direct(
-            pgmeta_server.url,
-            connect_as=pgmeta_server.database_url_as(user),
-            crypto_key=SecretStr(key or pgmeta_server.crypto_key),
-            transport=recording,
+        made = PgMetaRoute(
+            PgMetaClient.direct(
+                pgmeta_server.url,
+                connect_as=pgmeta_server.database_url_as(user),
+                crypto_key=SecretStr(key or pgmeta_server.crypto_key),
+                transport=recording,
+            )
         )
         opened.append(made)
         return made
@@ -452,8 +454,8 @@ async def test_connect_as_a_missing_login_is_a_connection_error(connect_as: Any)
 
 async def test_connect_as_a_closed_port_is_a_connection_error(pgmeta_server: PgMetaServer) -> None:  # noqa: F811
     target = pgmeta_server.database_url_as("postgres").replace(":5432/", ":1/")
-    async with PgMetaRoute.direct(
-        pgmeta_server.url, connect_as=target, crypto_key=SecretStr(pgmeta_server.crypto_key)
+    async with PgMetaRoute(
+        PgMetaClient.direct(pgmeta_server.url, connect_as=target, crypto_key=SecretStr(pgmeta_server.crypto_key))
     ) as unreachable:
         with pytest.raises(DatabaseConnectionError) as caught:
             await unreachable.execute("SELECT 1")
@@ -464,7 +466,7 @@ def test_connect_as_needs_the_crypto_key() -> None:
     from dokploy_mcp.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError) as caught:
-        PgMetaRoute.direct("http://127.0.0.1:1", connect_as="postgresql://u:p@db:5432/postgres")
+        PgMetaRoute(PgMetaClient.direct("http://127.0.0.1:1", connect_as="postgresql://u:p@db:5432/postgres"))
     assert caught.value.setting == "PG_META_CRYPTO_KEY"
 
 
@@ -565,7 +567,7 @@ def answering(status: int, body: Any) -> httpx.MockTransport:
     ],
 )
 async def test_other_answers_map_to_clear_errors(status: int, body: Any, error: type[Exception], text: str) -> None:
-    async with PgMetaRoute.direct("http://pg-meta.test", transport=answering(status, body)) as route:
+    async with PgMetaRoute(PgMetaClient.direct("http://pg-meta.test", transport=answering(status, body))) as route:
         with pytest.raises(error) as caught:
             await route.execute("SELECT 1")
     assert text in str(caught.value)
@@ -575,7 +577,7 @@ async def test_an_unreachable_pg_meta_is_a_connection_error() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    async with PgMetaRoute.direct("http://pg-meta.test", transport=httpx.MockTransport(refuse)) as route:
+    async with PgMetaRoute(PgMetaClient.direct("http://pg-meta.test", transport=httpx.MockTransport(refuse))) as route:
         with pytest.raises(DatabaseConnectionError) as caught:
             await route.execute("SELECT 1")
     assert "pg-meta.test" in str(caught.value)

@@ -14,8 +14,9 @@ import textwrap
 
 import pytest
 
+from dokploy_mcp.postgres.errors import SqlRefused, SqlTooComplex
 from dokploy_mcp.postgres.limits import MAX_NESTING_TOKENS, MAX_SQL_CHARS
-from dokploy_mcp.postgres.sqlguard import SqlRefused, SqlTooComplex, check_bounds, classify, single_statement
+from dokploy_mcp.postgres.sqlguard import check_bounds, classify, single_statement
 
 N = MAX_NESTING_TOKENS
 

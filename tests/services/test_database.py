@@ -13,7 +13,8 @@ import pytest
 from pydantic import SecretStr
 
 from dokploy_mcp.config import load_settings
-from dokploy_mcp.kong.gateway import GatewayAuthError, KongGateway
+from dokploy_mcp.kong.errors import GatewayAuthError
+from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.postgres.errors import DatabaseConnectionError, DatabaseQueryError
 from dokploy_mcp.runtime import Runtime
 from dokploy_mcp.services.database import ConnectReport, open_route, pgmeta_via_gateway, probe_database, stack_login_url

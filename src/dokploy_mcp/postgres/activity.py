@@ -85,8 +85,11 @@ class BlockedSession(BaseModel):
     query: str | None
 
 
+AlertCode = Literal["connections_high", "long_running_queries", "idle_in_transaction", "blocked_sessions"]
+
+
 class Alert(BaseModel):
-    code: Literal["connections_high", "long_running_queries", "idle_in_transaction", "blocked_sessions"]
+    code: AlertCode
     severity: Literal["warning", "critical"]
     message: str
     suggested_action: str
@@ -133,41 +136,36 @@ def _interval(seconds: float) -> str:
     return f"(interval '1 second' * {float(seconds)!r})"
 
 
-def connection_report_query(thresholds: Thresholds) -> str:
-    """The single SELECT behind :func:`connection_report` (one row, one json column ``report``)."""
-    long_cut = _interval(thresholds.long_running_s)
-    idle_cut = _interval(thresholds.idle_in_transaction_s)
-    client = (
-        "CASE WHEN s.client_port IS NULL THEN NULL WHEN s.client_addr IS NULL THEN 'local'"
-        " ELSE pg_catalog.host(s.client_addr) END"
+# -- the query -------------------------------------------------------------------------------------------------
+
+_CLIENT = (
+    "CASE WHEN s.client_port IS NULL THEN NULL WHEN s.client_addr IS NULL THEN 'local'"
+    " ELSE pg_catalog.host(s.client_addr) END"
+)
+# The busiest keys of each dimension, counted over the client backends (a).
+_GROUPS = " UNION ALL ".join(
+    f"SELECT '{dim}' AS dim, {key} AS key, count(*) AS n FROM a GROUP BY 2"
+    for dim, key in (
+        ("state", f"coalesce(a.state, '{HIDDEN}')"),
+        ("user", "coalesce(a.usr, '?')"),
+        ("application", f"CASE WHEN a.app IS NULL THEN '{HIDDEN}' WHEN a.app = '' THEN '(none)' ELSE a.app END"),
+        ("client", f"coalesce(a.client, '{HIDDEN}')"),
     )
-    groups = " UNION ALL ".join(
-        f"SELECT '{dim}' AS dim, {key} AS key, count(*) AS n FROM a GROUP BY 2"
-        for dim, key in (
-            ("state", f"coalesce(a.state, '{HIDDEN}')"),
-            ("user", "coalesce(a.usr, '?')"),
-            ("application", f"CASE WHEN a.app IS NULL THEN '{HIDDEN}' WHEN a.app = '' THEN '(none)' ELSE a.app END"),
-            ("client", f"coalesce(a.client, '{HIDDEN}')"),
-        )
-    )
-    return f"""
+)
+# The client backends (a) and their groups (g); the query goes on with the sessions past the thresholds.
+_SESSIONS = f"""
 WITH a AS (
-  SELECT s.pid, s.usename::text AS usr, s.application_name AS app, {client} AS client, s.state,
+  SELECT s.pid, s.usename::text AS usr, s.application_name AS app, {_CLIENT} AS client, s.state,
          s.wait_event_type, s.wait_event, left(s.query, {_QUERY_CHARS}) AS query,
          s.query_start, s.state_change, s.xact_start
   FROM pg_catalog.pg_stat_activity s
   -- Another role's session shows no backend_type to an unprivileged viewer: one attached to a database counts.
   WHERE s.backend_type = 'client backend' OR (s.backend_type IS NULL AND s.datid IS NOT NULL)
 ), g AS (
-  SELECT dim, key, n, row_number() OVER (PARTITION BY dim ORDER BY n DESC, key) AS rk FROM ({groups}) u
-), lr AS (
-  SELECT * FROM a
-  WHERE a.state = 'active' AND a.pid <> pg_catalog.pg_backend_pid() AND a.query_start <= now() - {long_cut}
-), it AS (
-  SELECT * FROM a
-  WHERE a.state IN ('idle in transaction', 'idle in transaction (aborted)') AND a.pid <> pg_catalog.pg_backend_pid()
-    AND a.state_change <= now() - {idle_cut}
-), blk AS (
+  SELECT dim, key, n, row_number() OVER (PARTITION BY dim ORDER BY n DESC, key) AS rk FROM ({_GROUPS}) u
+"""
+# Blocked and blocking sessions, then the one JSON answer over all of it.
+_REPORT = f"""), blk AS (
   SELECT a.*, pg_catalog.pg_blocking_pids(a.pid) AS blocked_by FROM a
   WHERE a.pid <> pg_catalog.pg_backend_pid() AND (a.wait_event_type = 'Lock' OR a.state IS NULL)
 ), bl AS (
@@ -200,7 +198,7 @@ SELECT pg_catalog.json_build_object(
     FROM (SELECT * FROM bl ORDER BY query_start LIMIT {_MAX_SESSIONS * 2}) x),
   'blocking', (SELECT pg_catalog.json_agg(pg_catalog.json_build_object(
       'pid', br.pid, 'user', s.usename, 'application', s.application_name,
-      'client', CASE WHEN br.pid = 0 THEN 'prepared transaction' ELSE {client} END,
+      'client', CASE WHEN br.pid = 0 THEN 'prepared transaction' ELSE {_CLIENT} END,
       'state', s.state, 'backend_type', s.backend_type,
       'duration_s', {_seconds("s.xact_start")}, 'xact_s', {_seconds("s.xact_start")},
       'query', left(s.query, {_QUERY_CHARS}),
@@ -210,6 +208,20 @@ SELECT pg_catalog.json_build_object(
     LEFT JOIN pg_catalog.pg_stat_activity s ON s.pid = br.pid AND br.pid <> 0)
 ) AS report
 """
+
+
+def connection_report_query(thresholds: Thresholds) -> str:
+    """The single SELECT behind :func:`connection_report` (one row, one json column ``report``)."""
+    long_cut = _interval(thresholds.long_running_s)
+    idle_cut = _interval(thresholds.idle_in_transaction_s)
+    return f"""{_SESSIONS}), lr AS (
+  SELECT * FROM a
+  WHERE a.state = 'active' AND a.pid <> pg_catalog.pg_backend_pid() AND a.query_start <= now() - {long_cut}
+), it AS (
+  SELECT * FROM a
+  WHERE a.state IN ('idle in transaction', 'idle in transaction (aborted)') AND a.pid <> pg_catalog.pg_backend_pid()
+    AND a.state_change <= now() - {idle_cut}
+{_REPORT}"""
 
 
 async def connection_report(execute: Executor, thresholds: Thresholds | None = None) -> ConnectionReport:
@@ -281,88 +293,108 @@ def _who(session: Session | BlockingSession) -> str:
     return ", ".join(parts)
 
 
+_CONNECTIONS_ACTION = (
+    "See by_application and by_client for who holds the connections (by_state.idle: held but unused). "
+    "Send application traffic through the pooler (Supavisor, transaction mode, port 6543) and lower "
+    "client pool sizes; end abandoned sessions with SELECT pg_terminate_backend(pid). Raise "
+    "max_connections only with memory to spare (it needs a restart)."
+)
+# The alerts on the longest session of a kind: its message and what to do, {pid} being that session's.
+_LONGEST: dict[AlertCode, tuple[str, str]] = {
+    "long_running_queries": (
+        "{total} {queries} running longer than {threshold:g}s; longest: {who}, {duration:g}s",
+        "Check the query (EXPLAIN); cancel it with SELECT pg_cancel_backend({pid}), or end the "
+        "session with SELECT pg_terminate_backend({pid}) if the cancel does not take. Cap runaway "
+        "queries with ALTER ROLE <role> SET statement_timeout = '30s'.",
+    ),
+    "idle_in_transaction": (
+        "{total} session(s) idle inside an open transaction for more than {threshold:g}s; longest: {who}, "
+        "idle {duration:g}s",
+        "An open transaction keeps its locks and holds back VACUUM: fix the client to COMMIT or ROLLBACK "
+        "promptly; end this one with SELECT pg_terminate_backend({pid}); set a guard with ALTER ROLE "
+        "<role> SET idle_in_transaction_session_timeout = '60s'.",
+    ),
+}
+_PREPARED_ACTION = (
+    " A prepared transaction (pid 0) ends only with COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts)."
+)
+
+
 def _alerts(report: ConnectionReport, limits: Thresholds) -> list[Alert]:
-    alerts: list[Alert] = []
-    if report.use_percent >= limits.use_percent:
-        exhausted = report.free_slots == 0
-        alerts.append(
-            Alert(
-                code="connections_high",
-                severity="critical" if exhausted or report.use_percent >= 95 else "warning",
-                message=(
-                    f"{report.in_use} of {report.max_connections} connections in use ({report.use_percent:g}%, "
-                    f"threshold {limits.use_percent:g}%); {report.free_slots} left for ordinary roles "
-                    f"({report.reserved} reserved)"
-                    + ("; new connections of ordinary roles are refused" if exhausted else "")
-                ),
-                suggested_action=(
-                    "See by_application and by_client for who holds the connections (by_state.idle: held but unused). "
-                    "Send application traffic through the pooler (Supavisor, transaction mode, port 6543) and lower "
-                    "client pool sizes; end abandoned sessions with SELECT pg_terminate_backend(pid). Raise "
-                    "max_connections only with memory to spare (it needs a restart)."
-                ),
-            )
-        )
-    if report.long_running:
-        top = report.long_running[0]
-        alerts.append(
-            Alert(
-                code="long_running_queries",
-                severity="warning",
-                message=(
-                    f"{report.long_running_total} quer{'y' if report.long_running_total == 1 else 'ies'} running "
-                    f"longer than {limits.long_running_s:g}s; longest: {_who(top)}, {top.duration_s:g}s"
-                ),
-                suggested_action=(
-                    f"Check the query (EXPLAIN); cancel it with SELECT pg_cancel_backend({top.pid}), or end the "
-                    f"session with SELECT pg_terminate_backend({top.pid}) if the cancel does not take. Cap runaway "
-                    "queries with ALTER ROLE <role> SET statement_timeout = '30s'."
-                ),
-            )
-        )
-    if report.idle_in_transaction:
-        top = report.idle_in_transaction[0]
-        alerts.append(
-            Alert(
-                code="idle_in_transaction",
-                severity="warning",
-                message=(
-                    f"{report.idle_in_transaction_total} session(s) idle inside an open transaction for more than "
-                    f"{limits.idle_in_transaction_s:g}s; longest: {_who(top)}, idle {top.duration_s:g}s"
-                ),
-                suggested_action=(
-                    "An open transaction keeps its locks and holds back VACUUM: fix the client to COMMIT or ROLLBACK "
-                    f"promptly; end this one with SELECT pg_terminate_backend({top.pid}); set a guard with ALTER ROLE "
-                    "<role> SET idle_in_transaction_session_timeout = '60s'."
-                ),
-            )
-        )
-    if report.blocked_total > limits.blocked:
-        roots = [b for b in report.blocking if b.root] or report.blocking
-        described = "; ".join(
-            "a prepared transaction (pid 0)" if b.pid == 0 else f"{_who(b)} ({b.state or b.backend_type or 'hidden'})"
-            for b in roots[:5]
-        )
-        terminate = ", ".join(f"SELECT pg_terminate_backend({b.pid})" for b in roots[:5] if b.pid != 0)
-        action = (
-            "Let the blocking transaction finish, or end it"
-            + (f": {terminate}" if terminate else "")
-            + ". A blocker idle in transaction means its client forgot to COMMIT."
-        )
-        if any(b.pid == 0 for b in roots):
-            action += (
-                " A prepared transaction (pid 0) ends only with COMMIT PREPARED or ROLLBACK PREPARED"
-                " (see pg_prepared_xacts)."
-            )
-        alerts.append(
-            Alert(
-                code="blocked_sessions",
-                severity="critical" if report.blocked_total > max(5, 2 * limits.blocked) else "warning",
-                message=(
-                    f"{report.blocked_total} session(s) waiting on locks (threshold {limits.blocked}); "
-                    f"blocked by {described or 'sessions this role cannot see'}"
-                ),
-                suggested_action=action,
-            )
-        )
-    return alerts
+    found = (
+        _connections_alert(report, limits),
+        _longest_alert("long_running_queries", report.long_running, report.long_running_total, limits.long_running_s),
+        _longest_alert(
+            "idle_in_transaction",
+            report.idle_in_transaction,
+            report.idle_in_transaction_total,
+            limits.idle_in_transaction_s,
+        ),
+        _blocked_alert(report, limits),
+    )
+    return [alert for alert in found if alert is not None]
+
+
+def _connections_alert(report: ConnectionReport, limits: Thresholds) -> Alert | None:
+    if report.use_percent < limits.use_percent:
+        return None
+    exhausted = report.free_slots == 0
+    message = (
+        f"{report.in_use} of {report.max_connections} connections in use ({report.use_percent:g}%, "
+        f"threshold {limits.use_percent:g}%); {report.free_slots} left for ordinary roles ({report.reserved} reserved)"
+    )
+    if exhausted:
+        message += "; new connections of ordinary roles are refused"
+    return Alert(
+        code="connections_high",
+        severity="critical" if exhausted or report.use_percent >= 95 else "warning",
+        message=message,
+        suggested_action=_CONNECTIONS_ACTION,
+    )
+
+
+def _longest_alert(code: AlertCode, sessions: list[Session], total: int, threshold: float) -> Alert | None:
+    """The warning about the first (longest) of ``sessions``, ``total`` of them past ``threshold`` seconds."""
+    if not sessions:
+        return None
+    top = sessions[0]
+    message, action = _LONGEST[code]
+    return Alert(
+        code=code,
+        severity="warning",
+        message=message.format(
+            total=total,
+            queries="query" if total == 1 else "queries",
+            threshold=threshold,
+            who=_who(top),
+            duration=top.duration_s,
+        ),
+        suggested_action=action.format(pid=top.pid),
+    )
+
+
+def _blocked_alert(report: ConnectionReport, limits: Thresholds) -> Alert | None:
+    if report.blocked_total <= limits.blocked:
+        return None
+    roots = [b for b in report.blocking if b.root] or report.blocking
+    described = "; ".join(
+        "a prepared transaction (pid 0)" if b.pid == 0 else f"{_who(b)} ({b.state or b.backend_type or 'hidden'})"
+        for b in roots[:5]
+    )
+    terminate = ", ".join(f"SELECT pg_terminate_backend({b.pid})" for b in roots[:5] if b.pid != 0)
+    action = (
+        "Let the blocking transaction finish, or end it"
+        + (f": {terminate}" if terminate else "")
+        + ". A blocker idle in transaction means its client forgot to COMMIT."
+    )
+    if any(b.pid == 0 for b in roots):
+        action += _PREPARED_ACTION
+    return Alert(
+        code="blocked_sessions",
+        severity="critical" if report.blocked_total > max(5, 2 * limits.blocked) else "warning",
+        message=(
+            f"{report.blocked_total} session(s) waiting on locks (threshold {limits.blocked}); "
+            f"blocked by {described or 'sessions this role cannot see'}"
+        ),
+        suggested_action=action,
+    )

@@ -10,88 +10,45 @@ parameters. psycopg's ``execute()`` sends parameterless text with the simple pro
 Under the extended protocol the server itself refuses a string holding more than one statement
 (SQLSTATE 42601, "cannot insert multiple commands into a prepared statement"). Rows arrive in libpq's
 chunked (or single-row) mode, so a large result is never held in memory: reading stops at the row or byte
-cap, and a read-only statement that still has rows to send is cancelled.
+cap, and a read-only statement that still has rows to send is cancelled (:mod:`dokploy_mcp.postgres.wire`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
-import json
 import logging
 import math
 import time
-import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Literal, Self
+from typing import Any, Self, Unpack
 
 import psycopg
 from psycopg import pq, sql
-from psycopg._queries import PostgresQuery
-from psycopg.abc import AdaptContext, Loader
-from psycopg.adapt import Transformer
 from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict
 
+from dokploy_mcp import redact
 from dokploy_mcp.errors import DokployMCPError, InputError
-from dokploy_mcp.postgres.conninfo import ConnInfo, scrub
+from dokploy_mcp.postgres.conninfo import ConnInfo
 from dokploy_mcp.postgres.errors import (
     DatabaseConnectionError,
     DatabaseError,
     DatabaseQueryError,
     DatabaseTimeoutError,
-    ReadOnlyViolationError,
     RoleNotPermittedError,
+    statement_error,
 )
+from dokploy_mcp.postgres.statement import Column, Params, QueryResult, Run, RunOptions, require_statement
+from dokploy_mcp.postgres.wire import AsyncConn, Outcome, encode, run_extended
 
-__all__ = ["Column", "Database", "QueryResult", "ServerInfo", "numbered", "to_json_value"]
+__all__ = ["Database", "ServerInfo"]
 
 logger = logging.getLogger(__name__)
 
-_WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"})
-_CHUNK_ROWS = 256
 # Extra time the client waits beyond statement_timeout before it gives up on a silent server.
 _CLIENT_GRACE_S = 15.0
-
-AsyncConn = psycopg.AsyncConnection[tuple[Any, ...]]
-
-
-class Column(BaseModel):
-    """One result column: its name and its PostgreSQL type as ``format_type`` would show it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    type_name: str
-
-
-class QueryResult(BaseModel):
-    """The outcome of one statement, with JSON-safe rows.
-
-    ``truncated_reason`` says which cap stopped the reading. ``status_message`` is the command tag
-    (``"INSERT 0 1"``); it is None when a read-only statement was cut short at a cap. ``rows_affected`` is
-    set for INSERT, UPDATE, DELETE, MERGE and COPY only.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    columns: list[Column]
-    rows: list[list[JsonValue]]
-    row_count: int
-    truncated: bool
-    truncated_reason: Literal["max_rows", "max_bytes"] | None
-    status_message: str | None
-    rows_affected: int | None
-    duration_ms: float
-    #: NOTICE / WARNING / INFO messages the statement raised (``SEVERITY: message``), at most 20.
-    notices: list[str] = []
-
-
 _MAX_NOTICES = 20
 
 
@@ -105,73 +62,6 @@ class ServerInfo(BaseModel):
     current_user: str
     is_superuser: bool
     database: str
-
-
-def to_json_value(value: Any) -> JsonValue:
-    """Convert a value loaded by psycopg into plain JSON (exact types become strings, never floats)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        # JSON has no NaN or infinities; PostgreSQL's own spellings keep the meaning.
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, list | tuple):
-        return [to_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): to_json_value(item) for key, item in value.items()}
-    if isinstance(value, uuid.UUID | dt.timedelta | ipaddress.IPv4Address | ipaddress.IPv6Address):
-        return str(value)
-    # Ranges, network masks, geometric and extension types: their text form is the honest JSON.
-    return str(value)
-
-
-def numbered(statement: str, params: Sequence[Any] | Mapping[str, Any]) -> str:
-    """The text :meth:`Database.execute` sends for ``statement`` with ``params``: psycopg's ``%s`` / ``%(name)s``
-    placeholders turned into PostgreSQL's ``$n``, the values travelling apart. The SQL guard checks this text."""
-    return _convert(statement, params, None).query.decode("utf-8")
-
-
-def _convert(statement: str, params: Sequence[Any] | Mapping[str, Any], context: AdaptContext | None) -> PostgresQuery:
-    # psycopg's own converter, the one cursor.execute() uses: placeholders become $n and each value is dumped to
-    # travel as a bind parameter. (Its public mogrify() substitutes values into the text, which is the hole this
-    # avoids: a value inside a quoted '%s' would become SQL.)
-    query = PostgresQuery(Transformer.from_context(context))
-    try:
-        query.convert(statement, params)
-    except (psycopg.ProgrammingError, psycopg.DataError, TypeError, KeyError, ValueError) as exc:
-        raise InputError(f"cannot use the parameters: {exc}", field="params") from None
-    return query
-
-
-@dataclass(frozen=True)
-class _Wire:
-    """One statement as it goes on the wire: the text and, apart, its bound parameters."""
-
-    query: bytes
-    params: list[bytes | None] | None = None
-    types: list[int] | None = None
-    formats: list[pq.Format] | None = None
-
-
-@dataclass
-class _Outcome:
-    """What the raw protocol loop collected for one statement."""
-
-    columns: list[tuple[str, int, int]] = field(default_factory=list)  # name, type oid, type modifier
-    rows: list[list[JsonValue]] = field(default_factory=list)
-    truncated_reason: Literal["max_rows", "max_bytes"] | None = None
-    status_message: str | None = None
-    rows_affected: int | None = None
-    error: pq.abc.PGresult | None = None
-    copy_refused: bool = False
-    empty: bool = False
 
 
 class Database:
@@ -220,42 +110,28 @@ class Database:
             await pool.close()
             logger.debug("closed pool of database %r", self.name)
 
-    async def execute(
-        self,
-        statement: str,
-        params: Sequence[Any] | Mapping[str, Any] | None = None,
-        *,
-        read_only: bool = True,
-        timeout_ms: int = 30_000,
-        max_rows: int = 1_000,
-        max_bytes: int = 1_000_000,
-        role: str | None = None,
-        local_settings: Mapping[str, str] | None = None,
-    ) -> QueryResult:
+    async def execute(self, statement: str, params: Params | None = None, **options: Unpack[RunOptions]) -> QueryResult:
         """Run exactly one statement in its own transaction and return at most ``max_rows`` JSON-safe rows.
 
-        ``params`` fill ``%s`` / ``%(name)s`` placeholders, bound server-side: the text sent is :func:`numbered`
-        (placeholders as ``$n``) and the values travel apart, so no value is ever parsed as SQL; without params the
-        text is sent verbatim. ``read_only`` runs it in a READ ONLY transaction that is rolled back; otherwise the
-        transaction is committed. ``role`` switches to that role for the statement, if the connected user is
-        a member of it. ``local_settings`` are set for the transaction only (``set_config(name, value, true)``),
-        e.g. ``request.jwt.claims`` so that RLS policies see a signed-in user.
+        ``params`` fill ``%s`` / ``%(name)s`` placeholders, bound server-side: the text sent is
+        :func:`~dokploy_mcp.postgres.wire.numbered` (placeholders as ``$n``) and the values travel apart, so no value is
+        ever parsed as SQL; without params the text is sent verbatim.
+
+        ``options`` are :class:`~dokploy_mcp.postgres.statement.RunOptions`: ``read_only`` runs it in a READ ONLY
+        transaction that is rolled back; otherwise the transaction is committed. ``role`` switches to that role for the
+        statement, if the connected user is a member of it. ``local_settings`` are set for the transaction only
+        (``set_config(name, value, true)``), e.g. ``request.jwt.claims`` so that RLS policies see a signed-in user.
         """
-        if not statement.strip():
-            raise InputError("the statement is empty", field="statement")
-        if timeout_ms < 1:
-            raise InputError("timeout_ms must be at least 1", field="timeout_ms")
-        if max_rows < 0:
-            raise InputError("max_rows must not be negative", field="max_rows")
-        if max_bytes < 1:
-            raise InputError("max_bytes must be at least 1", field="max_bytes")
+        run = Run.of(options)
+        require_statement(statement)
+        run.check_limits()
         logger.debug(
             "executing a statement of %d characters on %r (read_only=%s, role=%s, timeout_ms=%d)",
             len(statement),
             self.name,
-            read_only,
-            role,
-            timeout_ms,
+            run.read_only,
+            run.role,
+            run.timeout_ms,
         )
         notices: list[str] = []
 
@@ -266,41 +142,7 @@ class Database:
         async with self._connection() as conn:
             conn.add_notice_handler(collect)
             try:
-                try:
-                    async with asyncio.timeout(timeout_ms / 1000 + _CLIENT_GRACE_S):
-                        query = self._render(conn, statement, params)
-                        await self._begin(
-                            conn, read_only=read_only, timeout_ms=timeout_ms, role=role, local_settings=local_settings
-                        )
-                        started = time.perf_counter()
-                        outcome = await _run_extended(
-                            conn, query, read_only=read_only, max_rows=max_rows, max_bytes=max_bytes
-                        )
-                        duration_ms = (time.perf_counter() - started) * 1000
-                        if outcome.error is not None or outcome.copy_refused or outcome.empty:
-                            await _rollback_quietly(conn)
-                            raise self._outcome_error(outcome, timeout_ms)
-                        if not read_only:
-                            await conn.commit()
-                        elif not conn.closed:
-                            await conn.rollback()
-                        columns = await self._columns(conn, outcome.columns)
-                except TimeoutError:
-                    # The server stayed silent well past its own statement_timeout (a dead network, a hung host):
-                    # the connection is in an unknown state, so it is dropped rather than returned to the pool.
-                    await conn.close()
-                    raise DatabaseTimeoutError(
-                        f"no answer from {self.target} within {timeout_ms / 1000 + _CLIENT_GRACE_S:.0f}s; "
-                        "the connection was dropped: check the network and the server's health",
-                        target=self.target,
-                        timeout_ms=timeout_ms,
-                    ) from None
-                except DatabaseError:
-                    await _rollback_quietly(conn)
-                    raise
-                except psycopg.Error as exc:
-                    await _rollback_quietly(conn)
-                    raise self._map_error(exc, timeout_ms) from None
+                outcome, columns, duration_ms = await self._bounded(conn, statement, params, run)
             finally:
                 # Pooled connections outlive this call: its collector must not stay attached.
                 conn.remove_notice_handler(collect)
@@ -328,7 +170,7 @@ class Database:
         """Version, connected user and database, read in a rolled-back read-only transaction."""
         async with self._connection() as conn:
             try:
-                await self._begin(conn, read_only=True, timeout_ms=10_000, role=None)
+                await self._begin(conn, Run(timeout_ms=10_000))
                 cursor = await conn.execute(
                     "SELECT version(), current_setting('server_version_num')::int, current_user::text,"
                     " current_setting('is_superuser') = 'on', current_database()::text"
@@ -400,9 +242,7 @@ class Database:
                 target=self.target,
             ) from None
         except psycopg.Error as exc:
-            raise DatabaseConnectionError(
-                f"cannot connect to {self.target}: {self._scrub(str(exc).strip())}", target=self.target
-            ) from None
+            raise self._connection_error("cannot connect to", exc) from None
         await conn.close()
 
     @asynccontextmanager
@@ -419,9 +259,7 @@ class Database:
                 target=self.target,
             ) from None
         except psycopg.OperationalError as exc:
-            raise DatabaseConnectionError(
-                f"lost the connection to {self.target}: {self._scrub(str(exc).strip())}", target=self.target
-            ) from None
+            raise self._connection_error("lost the connection to", exc) from None
         try:
             yield conn
         finally:
@@ -430,31 +268,63 @@ class Database:
 
     # -- one transaction ---------------------------------------------------------------------------------
 
-    def _render(self, conn: AsyncConn, statement: str, params: Sequence[Any] | Mapping[str, Any] | None) -> _Wire:
-        if params is None:
-            return _Wire(statement.encode(conn.info.encoding))
-        query = _convert(statement, params, conn)
-        params_ = [None if value is None else bytes(value) for value in query.params or ()]
-        return _Wire(query.query, params_, list(query.types), list(query.formats or ()))
+    async def _bounded(
+        self, conn: AsyncConn, statement: str, params: Params | None, run: Run
+    ) -> tuple[Outcome, list[Column], float]:
+        """:meth:`_transaction` within a deadline of the client's own; a failure leaves the connection rolled back
+        (or dropped) and comes out as this package's error."""
+        try:
+            async with asyncio.timeout(run.timeout_ms / 1000 + _CLIENT_GRACE_S):
+                return await self._transaction(conn, statement, params, run)
+        except TimeoutError:
+            # The server stayed silent well past its own statement_timeout (a dead network, a hung host):
+            # the connection is in an unknown state, so it is dropped rather than returned to the pool.
+            await conn.close()
+            raise DatabaseTimeoutError(
+                f"no answer from {self.target} within {run.timeout_ms / 1000 + _CLIENT_GRACE_S:.0f}s; "
+                "the connection was dropped: check the network and the server's health",
+                target=self.target,
+                timeout_ms=run.timeout_ms,
+            ) from None
+        except DatabaseError:
+            await _rollback_quietly(conn)
+            raise
+        except psycopg.Error as exc:
+            await _rollback_quietly(conn)
+            raise self._map_error(exc, run.timeout_ms) from None
 
-    async def _begin(
-        self,
-        conn: AsyncConn,
-        *,
-        read_only: bool,
-        timeout_ms: int,
-        role: str | None,
-        local_settings: Mapping[str, str] | None = None,
-    ) -> None:
+    async def _transaction(
+        self, conn: AsyncConn, statement: str, params: Params | None, run: Run
+    ) -> tuple[Outcome, list[Column], float]:
+        """The statement's transaction: what came back, its columns named, and how long the statement took (ms)."""
+        query = encode(conn, statement, params)
+        await self._begin(conn, run)
+        started = time.perf_counter()
+        outcome = await run_extended(
+            conn, query, read_only=run.read_only, max_rows=run.max_rows, max_bytes=run.max_bytes
+        )
+        duration_ms = (time.perf_counter() - started) * 1000
+        if outcome.error is not None or outcome.copy_refused or outcome.empty:
+            await _rollback_quietly(conn)
+            raise self._outcome_error(outcome, run.timeout_ms)
+        if not run.read_only:
+            await conn.commit()
+        elif not conn.closed:
+            await conn.rollback()
+        return outcome, await self._columns(conn, outcome.columns), duration_ms
+
+    async def _begin(self, conn: AsyncConn, run: Run) -> None:
         # psycopg sends BEGIN first; READ ONLY must come before any query of the transaction.
-        timeout = sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(int(timeout_ms)))
-        settings: list[sql.Composable] = [sql.SQL("SET TRANSACTION READ ONLY"), timeout] if read_only else [timeout]
+        timeout = sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(int(run.timeout_ms)))
+        settings: list[sql.Composable] = [sql.SQL("SET TRANSACTION READ ONLY"), timeout] if run.read_only else [timeout]
         await conn.execute(sql.SQL("; ").join(settings))
-        for name, value in (local_settings or {}).items():
+        for name, value in (run.local_settings or {}).items():
             # Before the role switch: the target role may not be allowed to set these.
             await conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", [name, value])
-        if role is None:
-            return
+        if run.role is not None:
+            await self._switch_role(conn, run.role)
+
+    async def _switch_role(self, conn: AsyncConn, role: str) -> None:
         cursor = await conn.execute(
             "SELECT pg_catalog.pg_has_role(session_user, oid, 'MEMBER') FROM pg_catalog.pg_roles WHERE rolname = %s",
             [role],
@@ -499,9 +369,13 @@ class Database:
     # -- errors ------------------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        return scrub(text, [self._info.password, self._info.params.get("sslpassword")])
+        return redact.scrub(text, [self._info.password, self._info.params.get("sslpassword")])
 
-    def _outcome_error(self, outcome: _Outcome, timeout_ms: int) -> DokployMCPError:
+    def _connection_error(self, what: str, exc: psycopg.Error) -> DatabaseConnectionError:
+        """``what`` this target, with libpq's own words (scrubbed) after it."""
+        return DatabaseConnectionError(f"{what} {self.target}: {self._scrub(str(exc).strip())}", target=self.target)
+
+    def _outcome_error(self, outcome: Outcome, timeout_ms: int) -> DokployMCPError:
         if outcome.empty:
             return InputError("the statement holds no SQL command, only comments or semicolons", field="statement")
         if outcome.copy_refused:
@@ -545,151 +419,11 @@ class Database:
     def _query_error(
         self, *, sqlstate: str | None, message: str, detail: str | None, hint: str | None, timeout_ms: int
     ) -> DatabaseError:
-        if sqlstate == "57014":
-            return DatabaseTimeoutError(
-                f"{message} (statement_timeout {timeout_ms} ms): narrow the query or raise timeout_ms",
-                target=self.target,
-                timeout_ms=timeout_ms,
-            )
-        if sqlstate == "25006":
-            return ReadOnlyViolationError(message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint)
         if sqlstate is not None and sqlstate.startswith(("08", "57P")):
             return DatabaseConnectionError(f"{message} (SQLSTATE {sqlstate})", target=self.target)
-        return DatabaseQueryError(message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint)
-
-
-# -- the extended-protocol loop ----------------------------------------------------------------------------
-
-
-async def _run_extended(conn: AsyncConn, query: _Wire, *, read_only: bool, max_rows: int, max_bytes: int) -> _Outcome:
-    """Send one statement with PQsendQueryParams (its parameters bound apart) and collect its rows up to the caps."""
-    pgconn = conn.pgconn
-    encoding = conn.info.encoding
-    outcome = _Outcome()
-    loaders: list[Loader | None] = []
-    size = 0
-    # Always the extended protocol, parameters or not: the server parses exactly one statement, and values are
-    # bound to it as data, never parsed as SQL.
-    pgconn.send_query_params(query.query, query.params, query.types, query.formats)
-    if psycopg.capabilities.has_stream_chunked():
-        pgconn.set_chunked_rows_mode(min(max_rows + 1, _CHUNK_ROWS))
-    else:
-        pgconn.set_single_row_mode()
-    await _flush(pgconn)
-    while (result := await _next_result(pgconn)) is not None:
-        status = result.status
-        if status in (pq.ExecStatus.SINGLE_TUPLE, pq.ExecStatus.TUPLES_CHUNK, pq.ExecStatus.TUPLES_OK):
-            if not outcome.columns and result.nfields:
-                outcome.columns, loaders = _describe(conn, result, encoding)
-            # In chunked mode libpq attaches the command tag to the last chunk, not the final empty result.
-            _note_tag(outcome, result)
-            if status == pq.ExecStatus.TUPLES_OK:
-                continue
-            if outcome.truncated_reason is not None:
-                continue  # a write still running: drain so it completes, keep nothing
-            for index in range(result.ntuples):
-                if len(outcome.rows) >= max_rows:
-                    outcome.truncated_reason = "max_rows"
-                    break
-                row = [_load(loaders[col], result.get_value(index, col), encoding) for col in range(result.nfields)]
-                row_size = len(json.dumps(row))
-                if size + row_size > max_bytes:
-                    outcome.truncated_reason = "max_bytes"
-                    break
-                outcome.rows.append(row)
-                size += row_size
-            if outcome.truncated_reason is not None and read_only:
-                # Nothing to keep from a read-only statement: stop the server producing rows we would drop.
-                try:
-                    await conn.cancel_safe(timeout=5.0)
-                except psycopg.Error:
-                    # Without a cancel the rest could be endless; a dropped connection ends it for sure.
-                    await conn.close()
-                    return outcome
-                while await _next_result(pgconn) is not None:
-                    pass
-                return outcome
-        elif status == pq.ExecStatus.COMMAND_OK:
-            _note_tag(outcome, result)
-        elif status == pq.ExecStatus.EMPTY_QUERY:
-            outcome.empty = True
-        elif status == pq.ExecStatus.FATAL_ERROR:
-            outcome.error = result
-        elif status in (pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_BOTH):
-            # Mid-COPY the connection cannot go back to the pool; dropping it ends the COPY server-side.
-            outcome.copy_refused = True
-            await conn.close()
-            return outcome
-    return outcome
-
-
-def _note_tag(outcome: _Outcome, result: pq.abc.PGresult) -> None:
-    if not result.command_status:
-        return
-    tag = result.command_status.decode("utf-8", "replace")
-    outcome.status_message = tag
-    if tag.split(" ", 1)[0] in _WRITE_VERBS:
-        outcome.rows_affected = result.command_tuples
-
-
-def _describe(
-    conn: AsyncConn, result: pq.abc.PGresult, encoding: str
-) -> tuple[list[tuple[str, int, int]], list[Loader | None]]:
-    columns: list[tuple[str, int, int]] = []
-    loaders: list[Loader | None] = []
-    for col in range(result.nfields):
-        raw_name = result.fname(col)
-        name = raw_name.decode(encoding, "replace") if raw_name else f"column_{col + 1}"
-        oid = result.ftype(col)
-        columns.append((name, oid, result.fmod(col)))
-        loader_cls = conn.adapters.get_loader(oid, pq.Format.TEXT)
-        loaders.append(loader_cls(oid, conn) if loader_cls is not None else None)
-    return columns, loaders
-
-
-def _load(loader: Loader | None, data: bytes | None, encoding: str) -> JsonValue:
-    if data is None:
-        return None
-    if loader is None:
-        return data.decode(encoding, "replace")
-    try:
-        return to_json_value(loader.load(data))
-    except (psycopg.Error, ValueError, OverflowError):
-        # Values Python cannot hold ('infinity' dates, years before 1): PostgreSQL's text is still exact.
-        return data.decode(encoding, "replace")
-
-
-async def _flush(pgconn: pq.abc.PGconn) -> None:
-    while pgconn.flush():
-        await _wait_socket(pgconn.socket, write=True)
-        pgconn.consume_input()
-
-
-async def _next_result(pgconn: pq.abc.PGconn) -> pq.abc.PGresult | None:
-    while True:
-        pgconn.consume_input()
-        if not pgconn.is_busy():
-            return pgconn.get_result()
-        await _wait_socket(pgconn.socket, write=False)
-
-
-async def _wait_socket(fd: int, *, write: bool) -> None:
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(fd, wake)
-    if write:
-        loop.add_writer(fd, wake)
-    try:
-        await ready
-    finally:
-        loop.remove_reader(fd)
-        if write:
-            loop.remove_writer(fd)
+        return statement_error(
+            message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint, timeout_ms=timeout_ms
+        )
 
 
 async def _rollback_quietly(conn: AsyncConn) -> None:

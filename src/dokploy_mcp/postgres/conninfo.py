@@ -29,11 +29,9 @@ from dokploy_mcp import redact
 from dokploy_mcp.errors import ConfigurationError
 from dokploy_mcp.postgres.errors import ConnectionStringError
 
-__all__ = ["ConnInfo", "mask_secrets", "parse_target"]
+__all__ = ["ConnInfo", "parse_target"]
 
 logger = logging.getLogger(__name__)
-
-MASK = "****"
 
 # libpq keys whose values are secrets; everything else may be shown.
 _SECRET_KEYS = frozenset({"password", "sslpassword"})
@@ -52,15 +50,6 @@ _PLACEHOLDER = re.compile(
     r"|(?P<bare>(?i:your[-_ ]?(?:password|pass|pwd)))"
 )
 
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@]*):(?P<secret>\S*)@")
-_KEY_PASSWORD = re.compile(
-    r"""(?P<head>\b(?:ssl|pg)?password\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&'"]+)""",
-    re.IGNORECASE,
-)
-_QUOTED_KEY_PASSWORD = re.compile(
-    r"""(?P<head>["'](?:ssl)?password["']\s*:\s*)(?P<secret>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""",
-    re.IGNORECASE,
-)
 
 # pgjdbc parameters that have a libpq equivalent; the others only tune the Java driver.
 _JDBC_KEYS = {
@@ -96,24 +85,6 @@ _FORMS_HELP = (
 )
 
 
-def mask_secrets(text: str) -> str:
-    """Replace passwords in free text (URL userinfo, ``password=...`` pairs) with ``****``.
-
-    Meant for messages that may quote a connection string, such as libpq's errors. It errs on the side of
-    masking too much: a URL with an unencoded ``@`` in its query may lose more than its password.
-    """
-    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}:{MASK}@", text)
-    text = _KEY_PASSWORD.sub(lambda m: m["head"] + MASK, text)
-    return _QUOTED_KEY_PASSWORD.sub(lambda m: m["head"] + f'"{MASK}"', text)
-
-
-def scrub(text: str, secrets: list[str | None]) -> str:
-    """Mask known secret values anywhere in ``text``, then the patterns :func:`mask_secrets` knows."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return mask_secrets(text)
-
-
 @dataclass(frozen=True, repr=False)
 class ConnInfo:
     """Where and how to connect. ``password`` never appears in ``repr`` or :meth:`masked`.
@@ -138,8 +109,8 @@ class ConnInfo:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def __repr__(self) -> str:
-        shown = {k: (MASK if k in _SECRET_KEYS else v) for k, v in self.params.items()}
-        password = MASK if self.password is not None else None
+        shown = {k: (redact.MASK if k in _SECRET_KEYS else v) for k, v in self.params.items()}
+        password = redact.MASK if self.password is not None else None
         return (
             f"ConnInfo(host={self.host!r}, port={self.port!r}, dbname={self.dbname!r}, user={self.user!r}, "
             f"password={password!r}, sslmode={self.sslmode!r}, params={shown!r})"
@@ -182,7 +153,7 @@ class ConnInfo:
         """URL form for display, with the password (and any other secret parameter) shown as ``****``."""
         userinfo = quote(self.user, safe="") if self.user else ""
         if self.password is not None:
-            userinfo += ":" + MASK
+            userinfo += ":" + redact.MASK
         query: list[tuple[str, str]] = []
         hosts = self.host.split(",") if self.host else []
         netloc_hosts = ""
@@ -198,7 +169,7 @@ class ConnInfo:
             netloc_hosts = ",".join(shown)
         if self.sslmode:
             query.append(("sslmode", self.sslmode))
-        query.extend((k, MASK if k in _SECRET_KEYS else v) for k, v in self.params.items())
+        query.extend((k, redact.MASK if k in _SECRET_KEYS else v) for k, v in self.params.items())
         url = "postgresql://"
         if userinfo:
             url += userinfo + "@"
@@ -206,7 +177,7 @@ class ConnInfo:
         if self.dbname:
             url += "/" + quote(self.dbname, safe="")
         if query:
-            url += "?" + "&".join(f"{k}={v if v == MASK else quote(v, safe='')}" for k, v in query)
+            url += "?" + "&".join(f"{k}={v if v == redact.MASK else quote(v, safe='')}" for k, v in query)
         return url
 
 
@@ -287,7 +258,9 @@ def _libpq_parse(conninfo: str, hide: list[str | None]) -> dict[str, str]:
         return {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
     except psycopg.ProgrammingError as exc:
         # libpq quotes the offending token, which can be a piece of the password.
-        raise ConnectionStringError(f"cannot parse the connection string: {scrub(str(exc).strip(), hide)}") from None
+        raise ConnectionStringError(
+            f"cannot parse the connection string: {redact.scrub(str(exc).strip(), hide)}"
+        ) from None
 
 
 def _parse_url(rest: str) -> ConnInfo:
@@ -381,6 +354,6 @@ def _parse_jdbc(text: str) -> ConnInfo:
         make_conninfo("", **values)
     except psycopg.ProgrammingError as exc:
         raise ConnectionStringError(
-            f"cannot use the JDBC URL: {scrub(str(exc).strip(), [values.get('password')])}"
+            f"cannot use the JDBC URL: {redact.scrub(str(exc).strip(), [values.get('password')])}"
         ) from None
     return ConnInfo.from_libpq(values)

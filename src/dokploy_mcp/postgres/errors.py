@@ -18,6 +18,8 @@ at hand), so ``str(err)`` is safe to show and to log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dokploy_mcp.errors import DokployMCPError, InputError
 
 __all__ = [
@@ -28,6 +30,9 @@ __all__ = [
     "DatabaseTimeoutError",
     "ReadOnlyViolationError",
     "RoleNotPermittedError",
+    "SqlRefused",
+    "SqlTooComplex",
+    "statement_error",
 ]
 
 
@@ -36,6 +41,22 @@ class ConnectionStringError(InputError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, field="target")
+
+
+class SqlRefused(InputError):
+    """The SQL cannot be run as asked: it does not parse, is not exactly one statement, or is not read-only.
+
+    ``reasons`` lists the causes found in the parse tree (empty for parse and statement-count errors).
+    """
+
+    def __init__(self, message: str, *, reasons: Sequence[str] = (), field: str = "sql") -> None:
+        super().__init__(message, field=field)
+        self.reasons = list(reasons)
+
+
+class SqlTooComplex(SqlRefused):
+    """The SQL is too long or too deeply nested to parse safely (see "Bounded parsing" in
+    :mod:`dokploy_mcp.postgres.sqlguard`): nothing was parsed."""
 
 
 class DatabaseError(DokployMCPError):
@@ -101,3 +122,20 @@ class RoleNotPermittedError(DatabaseError):
         #: PostgreSQL's own refusal, when the server (not this client) refused the switch.
         self.sqlstate = sqlstate
         self.server_message = server_message
+
+
+def statement_error(
+    message: str, *, target: str, sqlstate: str | None, detail: str | None, hint: str | None, timeout_ms: int
+) -> DatabaseError:
+    """PostgreSQL's refusal of a statement as the error it is, by SQLSTATE: cancelled at statement_timeout (57014),
+    a write inside a read-only transaction (25006), or any other refusal. Both routes read the server's answer
+    through it, after their own checks for a failed connection."""
+    if sqlstate == "57014":
+        return DatabaseTimeoutError(
+            f"{message} (statement_timeout {timeout_ms} ms): narrow the query or raise timeout_ms",
+            target=target,
+            timeout_ms=timeout_ms,
+        )
+    if sqlstate == "25006":
+        return ReadOnlyViolationError(message, target=target, sqlstate=sqlstate, detail=detail, hint=hint)
+    return DatabaseQueryError(message, target=target, sqlstate=sqlstate, detail=detail, hint=hint)

@@ -40,16 +40,16 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import JsonValue, SecretStr
 
-from dokploy_mcp import __version__
+from dokploy_mcp import __version__, redact
 from dokploy_mcp.errors import ConfigurationError, DokployMCPError, InputError
-from dokploy_mcp.postgres.conninfo import ConnInfo, parse_target, scrub
+from dokploy_mcp.postgres.conninfo import ConnInfo, parse_target
 from dokploy_mcp.postgres.errors import (
     DatabaseConnectionError,
     DatabaseError,
     DatabaseQueryError,
     DatabaseTimeoutError,
-    ReadOnlyViolationError,
     RoleNotPermittedError,
+    statement_error,
 )
 
 __all__ = ["GatewayRefusal", "PgMetaClient", "PgMetaRows", "encrypt_connection"]
@@ -158,46 +158,56 @@ class _RowArray:
         rows: list[dict[str, Any]] = []
         pos = 0
         buffer = self._buffer
-        while True:
-            pos = _skip_whitespace(buffer, pos)
-            if pos >= len(buffer):
+        while (pos := _skip_whitespace(buffer, pos)) < len(buffer):
+            step = self._step(buffer, pos, final, rows)
+            if step is None:
                 break
-            char = buffer[pos]
-            if self._state == "open":
-                if char != "[":
-                    raise _ShapeError("the answer is not a JSON array")
-                self._state, pos = "first", pos + 1
-            elif self._state in ("first", "row"):
-                if char == "]" and self._state == "first":
-                    self._state, pos = "done", pos + 1
-                    continue
-                if char != "{":
-                    raise _ShapeError("an item of the answer is not a row object")
-                if not final and len(buffer) - pos < self._retry_at:
-                    break
-                try:
-                    row, end = self._decoder.raw_decode(buffer, pos)
-                except json.JSONDecodeError:
-                    if final:
-                        raise _ShapeError("the answer ends inside a row") from None
-                    self._retry_at = 2 * (len(buffer) - pos)
-                    break
-                self._retry_at = 0
-                rows.append(row)
-                self._state, pos = "next", end
-            elif self._state == "next":
-                if char == ",":
-                    self._state, pos = "row", pos + 1
-                elif char == "]":
-                    self._state, pos = "done", pos + 1
-                else:
-                    raise _ShapeError("rows are not separated by commas")
-            else:
-                raise _ShapeError("text after the end of the array")
+            pos = step
         self._buffer = buffer[pos:]
         if final and self._state != "done":
             raise _ShapeError("the answer ends before its array does")
         return rows
+
+    def _step(self, buffer: str, pos: int, final: bool, rows: list[dict[str, Any]]) -> int | None:
+        """Read what stands at ``pos`` (no whitespace) in the current state: the position after it, or None to wait
+        for more of the answer."""
+        char = buffer[pos]
+        if self._state == "open":
+            if char != "[":
+                raise _ShapeError("the answer is not a JSON array")
+            self._state = "first"
+            return pos + 1
+        if self._state in ("first", "row"):
+            return self._row(buffer, pos, final, rows)
+        if self._state == "next":
+            if char == ",":
+                self._state = "row"
+                return pos + 1
+            if char == "]":
+                self._state = "done"
+                return pos + 1
+            raise _ShapeError("rows are not separated by commas")
+        raise _ShapeError("text after the end of the array")
+
+    def _row(self, buffer: str, pos: int, final: bool, rows: list[dict[str, Any]]) -> int | None:
+        if buffer[pos] == "]" and self._state == "first":
+            self._state = "done"
+            return pos + 1
+        if buffer[pos] != "{":
+            raise _ShapeError("an item of the answer is not a row object")
+        if not final and len(buffer) - pos < self._retry_at:
+            return None
+        try:
+            row, end = self._decoder.raw_decode(buffer, pos)
+        except json.JSONDecodeError:
+            if final:
+                raise _ShapeError("the answer ends inside a row") from None
+            self._retry_at = 2 * (len(buffer) - pos)
+            return None
+        self._retry_at = 0
+        rows.append(row)
+        self._state = "next"
+        return end
 
 
 class PgMetaRows:
@@ -448,7 +458,7 @@ class PgMetaClient:
     # -- errors -----------------------------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        return scrub(text, list(self._secrets))
+        return redact.scrub(text, self._secrets)
 
     def _error(self, response: httpx.Response, body: bytes, timeout_ms: int) -> DokployMCPError:
         status = response.status_code
@@ -524,14 +534,6 @@ class PgMetaClient:
             return DatabaseConnectionError(
                 f"pg-meta cannot connect at {self.target}: {message} (SQLSTATE {sqlstate})", target=self.target
             )
-        if sqlstate == "57014":
-            return DatabaseTimeoutError(
-                f"{message} (statement_timeout {timeout_ms} ms): narrow the query or raise timeout_ms",
-                target=self.target,
-                timeout_ms=timeout_ms,
-            )
-        if sqlstate == "25006":
-            return ReadOnlyViolationError(message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint)
         role = _role_refused(sqlstate, message)
         if role is not None:
             return RoleNotPermittedError(
@@ -541,7 +543,9 @@ class PgMetaClient:
                 sqlstate=sqlstate,
                 server_message=message,
             )
-        return DatabaseQueryError(message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint)
+        return statement_error(
+            message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint, timeout_ms=timeout_ms
+        )
 
 
 def _role_refused(sqlstate: str, message: str) -> str | None:

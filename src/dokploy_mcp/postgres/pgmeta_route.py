@@ -38,15 +38,15 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, Unpack
 
-import httpx
-from pydantic import SecretStr
+from pglast import ast, parse_sql, parser
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres.client import Column, QueryResult
-from dokploy_mcp.postgres.errors import DatabaseQueryError, RoleNotPermittedError
+from dokploy_mcp.postgres.errors import DatabaseQueryError, RoleNotPermittedError, SqlRefused
 from dokploy_mcp.postgres.pgmeta import PgMetaClient, PgMetaRows
+from dokploy_mcp.postgres.sqlguard import single_statement
+from dokploy_mcp.postgres.statement import Column, Params, QueryResult, Run, RunOptions, require_statement
 
 __all__ = ["PgMetaResult", "PgMetaRoute"]
 
@@ -138,23 +138,17 @@ def _compose(
 
 
 def _parse(text: str) -> tuple[Any, ...]:
-    import pglast
-
-    return tuple(pglast.parse_sql(text))
+    return tuple(parse_sql(text))
 
 
 def _client_copy(statement: str) -> bool:
     """True for ``COPY ... FROM STDIN`` / ``TO STDOUT``: pg-meta drops the data out and fails the data in."""
-    from pglast import ast
-
     node = _parse(statement)[0].stmt
     return isinstance(node, ast.CopyStmt) and node.filename is None
 
 
 def _ambiguous_literals(statement: str) -> bool:
     """True when a plain string literal holds a backslash: with standard_conforming_strings off it is an escape."""
-    from pglast import parser
-
     for token in parser.scan(statement):
         if token.name != "SCONST":
             continue
@@ -169,11 +163,12 @@ def _ambiguous_literals(statement: str) -> bool:
 
 
 class PgMetaRoute:
-    """SQL through pg-meta's ``POST /query``, on a :class:`PgMetaClient`: pg-meta directly (:meth:`direct`), or a
-    client built behind a stack's Kong (``/pg/query`` with the service_role key) by the service that opens the route.
+    """SQL through pg-meta's ``POST /query``, on a :class:`PgMetaClient`: pg-meta directly
+    (:meth:`PgMetaClient.direct`), or a client built behind a stack's Kong (``/pg/query`` with the service_role key)
+    by the service that opens the route.
 
-    A direct route owns its HTTP client: close it with :meth:`aclose` or ``async with``; a gateway route borrows the
-    gateway's client, which the gateway closes.
+    The route closes its client with :meth:`aclose` or ``async with``: a direct client its own HTTP client, a gateway's
+    client nothing (it borrows the gateway's, which the gateway closes).
     """
 
     def __init__(self, client: PgMetaClient) -> None:
@@ -182,25 +177,6 @@ class PgMetaRoute:
         self.endpoint = client.endpoint
         #: What errors name: pg-meta's address, and the ``connect_as`` login masked.
         self.target = client.target
-
-    # -- construction ---------------------------------------------------------------------------------------------
-
-    @classmethod
-    def direct(
-        cls,
-        base_url: str,
-        *,
-        timeout: float = 30.0,
-        connect_as: str | SecretStr | None = None,
-        crypto_key: SecretStr | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> PgMetaRoute:
-        """pg-meta itself at ``base_url`` (``http://meta:8080``): see :meth:`PgMetaClient.direct`."""
-        return cls(
-            PgMetaClient.direct(
-                base_url, timeout=timeout, connect_as=connect_as, crypto_key=crypto_key, transport=transport
-            )
-        )
 
     def __repr__(self) -> str:
         return f"PgMetaRoute(endpoint={self.endpoint!r})"
@@ -222,15 +198,10 @@ class PgMetaRoute:
     async def execute(
         self,
         statement: str,
-        params: Sequence[Any] | Mapping[str, Any] | None = None,
+        params: Params | None = None,
         *,
-        read_only: bool = True,
-        timeout_ms: int = 30_000,
-        max_rows: int = 1_000,
-        max_bytes: int = 1_000_000,
-        role: str | None = None,
         jwt_claims: Mapping[str, Any] | None = None,
-        local_settings: Mapping[str, str] | None = None,
+        **options: Unpack[RunOptions],
     ) -> PgMetaResult:
         """Run exactly one statement in its own transaction; return at most ``max_rows`` rows.
 
@@ -249,9 +220,10 @@ class PgMetaRoute:
             DatabaseConnectionError: pg-meta (or Kong) cannot be reached, or pg-meta cannot reach PostgreSQL.
             GatewayAuthError: Kong refused the service_role key (gateway route).
         """
-        _check_arguments(statement, params, timeout_ms=timeout_ms, max_rows=max_rows, max_bytes=max_bytes, role=role)
-        settings = _settings(local_settings, jwt_claims)
-        text, single = self._wrap(statement, read_only=read_only, timeout_ms=timeout_ms, settings=settings, role=role)
+        run = Run.of(options)
+        _check_arguments(statement, params, run)
+        settings = _settings(run.local_settings, jwt_claims)
+        text, single = self._wrap(statement, run, settings)
         if _ambiguous_literals(single):
             await self._require_standard_strings()
 
@@ -259,14 +231,12 @@ class PgMetaRoute:
             "pg-meta %s: a statement of %d characters (read_only=%s, role=%s, timeout_ms=%d)",
             self.endpoint,
             len(statement),
-            read_only,
-            role,
-            timeout_ms,
+            run.read_only,
+            run.role,
+            run.timeout_ms,
         )
         started = time.perf_counter()
-        rows, read_cap_hit = await self._post(
-            text, role=role, timeout_ms=timeout_ms, max_rows=max_rows, max_bytes=max_bytes
-        )
+        rows, read_cap_hit = await self._post(text, run)
         duration_ms = (time.perf_counter() - started) * 1000
         logger.debug(
             "pg-meta %s: %d row(s), truncated=%s, %.1f ms",
@@ -275,8 +245,7 @@ class PgMetaRoute:
             rows.truncated_reason,
             duration_ms,
         )
-        notes = self._notes(read_only=read_only, role=role, timeout_ms=timeout_ms, read_cap_hit=read_cap_hit)
-        return self._result(rows, duration_ms=duration_ms, notes=notes)
+        return self._result(rows, duration_ms=duration_ms, notes=self._notes(run, read_cap_hit))
 
     def _result(self, rows: PgMetaRows, *, duration_ms: float, notes: list[str]) -> PgMetaResult:
         return PgMetaResult(
@@ -292,12 +261,8 @@ class PgMetaRoute:
             notes=notes,
         )
 
-    def _wrap(
-        self, statement: str, *, read_only: bool, timeout_ms: int, settings: Sequence[tuple[str, str]], role: str | None
-    ) -> tuple[str, str]:
+    def _wrap(self, statement: str, run: Run, settings: Sequence[tuple[str, str]]) -> tuple[str, str]:
         """The text to send and the single statement in it, proven before anything is sent."""
-        from dokploy_mcp.postgres.sqlguard import SqlRefused, single_statement
-
         # Proven before anything is sent: the text holds exactly one statement.
         single = single_statement(statement)
         if _client_copy(single):
@@ -307,19 +272,21 @@ class PgMetaRoute:
                 target=self.target,
                 sqlstate=None,
             )
-        text, expected = _compose(single, read_only=read_only, timeout_ms=timeout_ms, settings=settings, role=role)
+        text, expected = _compose(
+            single, read_only=run.read_only, timeout_ms=run.timeout_ms, settings=settings, role=run.role
+        )
         if len(_parse(text)) != expected:
             # The wrappers around a single statement parse as wrappers plus one; anything else is a bug to stop on.
             raise SqlRefused("the statement does not stay one statement inside the transaction wrapper")
         return text, single
 
-    async def _post(
-        self, text: str, *, role: str | None, timeout_ms: int, max_rows: int, max_bytes: int
-    ) -> tuple[PgMetaRows, int | None]:
+    async def _post(self, text: str, run: Run) -> tuple[PgMetaRows, int | None]:
         try:
-            return await self._client.post(text, timeout_ms=timeout_ms, max_rows=max_rows, max_bytes=max_bytes)
+            return await self._client.post(
+                text, timeout_ms=run.timeout_ms, max_rows=run.max_rows, max_bytes=run.max_bytes
+            )
         except RoleNotPermittedError as exc:
-            if exc.role == role:
+            if exc.role == run.role:
                 raise
             # Refused inside the statement (a function switching roles), not our SET LOCAL ROLE: the statement's
             # own error, not a complaint about the role argument.
@@ -338,8 +305,6 @@ class PgMetaRoute:
         )
         value = rows.rows[0][0] if rows.rows else None
         if value != "on":
-            from dokploy_mcp.postgres.sqlguard import SqlRefused
-
             raise SqlRefused(
                 "a plain string literal holds a backslash, and this server reads it as an escape "
                 f"(standard_conforming_strings = {value}): through pg-meta's simple protocol the statement could "
@@ -349,43 +314,31 @@ class PgMetaRoute:
 
     # -- notes ------------------------------------------------------------------------------------------------------
 
-    def _notes(self, *, read_only: bool, role: str | None, timeout_ms: int, read_cap_hit: int | None) -> list[str]:
+    def _notes(self, run: Run, read_cap_hit: int | None) -> list[str]:
+        role = run.role
         who = self._client.who if role is None else f"{self._client.who}, switched to role {role!r} with SET LOCAL ROLE"
         mode = (
             "in a READ ONLY transaction, rolled back"
-            if read_only
+            if run.read_only
             else "in a read-write transaction, committed when it succeeded"
         )
         notes = [f"route: pg-meta's POST /query at {self.endpoint}, as {who}, {mode}"]
-        if read_only and self._client.superuser:
+        if run.read_only and self._client.superuser:
             notes.append(_NOTE_SUPERUSER)
         notes.extend([_NOTE_SHAPE, _NOTE_TAG, _NOTE_VALUES, _NOTE_STREAMING])
         if read_cap_hit is not None:
             notes.append(f"stopped reading pg-meta's answer after {read_cap_hit} bytes (the read cap for max_bytes)")
-        if self._client.has_gateway and timeout_ms > 55_000:
+        if self._client.has_gateway and run.timeout_ms > 55_000:
             notes.append("through Kong a statement longer than about 60 s ends with Kong's own upstream timeout")
         return notes
 
 
-def _check_arguments(
-    statement: str,
-    params: Sequence[Any] | Mapping[str, Any] | None,
-    *,
-    timeout_ms: int,
-    max_rows: int,
-    max_bytes: int,
-    role: str | None,
-) -> None:
-    if not statement.strip():
-        raise InputError("the statement is empty", field="statement")
+def _check_arguments(statement: str, params: Params | None, run: Run) -> None:
+    require_statement(statement)
     if params:
         raise InputError(_PARAMS_REFUSED, field="params")
-    if timeout_ms < 1:
-        raise InputError("timeout_ms must be at least 1", field="timeout_ms")
-    if max_rows < 0:
-        raise InputError("max_rows must not be negative", field="max_rows")
-    if max_bytes < 1:
-        raise InputError("max_bytes must be at least 1", field="max_bytes")
+    run.check_limits()
+    role = run.role
     if role is not None and (not role or "\x00" in role or len(role.encode()) > _MAX_IDENTIFIER):
         # Longer names would be cut to 63 bytes by PostgreSQL's lexer, and could then name another role.
         raise InputError("role must be a role name (at most 63 bytes)", field="role")

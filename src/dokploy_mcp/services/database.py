@@ -25,17 +25,17 @@ from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.postgres.activity import ConnectionReport, Thresholds, connection_report
-from dokploy_mcp.postgres.errors import DatabaseConnectionError
-from dokploy_mcp.postgres.introspect import SchemaOverview, TableDetail, database_executor, overview, table_details
-from dokploy_mcp.postgres.sqlguard import Classified, SqlRefused, SqlTooComplex, classify
+from dokploy_mcp.postgres.errors import DatabaseConnectionError, SqlRefused, SqlTooComplex
+from dokploy_mcp.postgres.introspect import database_executor, overview, table_details
+from dokploy_mcp.postgres.schema_models import SchemaOverview, TableDetail
 from dokploy_mcp.postgres.targets import Route, diagnose, is_connection_string
 from dokploy_mcp.supabase.stack import open_stack
 
 if TYPE_CHECKING:
     from dokploy_mcp.kong.gateway import KongGateway
-    from dokploy_mcp.postgres.client import QueryResult
-    from dokploy_mcp.postgres.introspect import StatementRunner
     from dokploy_mcp.postgres.pgmeta_route import PgMetaRoute
+    from dokploy_mcp.postgres.sqlguard import Classified
+    from dokploy_mcp.postgres.statement import QueryResult, StatementRunner
     from dokploy_mcp.runtime import Runtime
 
 SqlRole = Literal["anon", "authenticated", "service_role", "postgres"]
@@ -258,7 +258,10 @@ class SqlOutcome:
 
 def _classify(rt: Runtime, request: SqlRequest, params: Sequence[Any] | None) -> Classified:
     """The guard's verdict on the text that runs, refused here when it may not run at all (nothing opened yet)."""
-    from dokploy_mcp.postgres.client import numbered
+    # The one place the SQL guard (and with it the parser, pglast) and psycopg's placeholder conversion are loaded:
+    # at the first statement, not at start-up.
+    from dokploy_mcp.postgres.sqlguard import Classified, classify
+    from dokploy_mcp.postgres.wire import numbered
 
     allow_write = request.allow_write
     try:

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from dokploy_mcp.confirm import MAX_TOKEN_CHARS
 from dokploy_mcp.explain import explain
 from dokploy_mcp.postgres.activity import ConnectionReport, Thresholds, ThresholdSeconds, UsePercent
-from dokploy_mcp.postgres.introspect import SchemaOverview, TableDetail
 from dokploy_mcp.postgres.limits import MAX_SQL_CHARS
+from dokploy_mcp.postgres.schema_models import SchemaOverview, TableDetail
 from dokploy_mcp.registry import ToolSpec
 from dokploy_mcp.services import database
 from dokploy_mcp.services.database import ConnectReport, SqlOutcome, SqlRequest
