@@ -1,4 +1,5 @@
-"""services.stacks on a FakeDokploy: opening any compose, and the domain flow with its restore and confirmation."""
+"""services.stacks on a FakeDokploy: listing and checking stacks, opening any compose, the env update, and the domain
+flow with its restore and confirmation."""
 
 from __future__ import annotations
 
@@ -13,9 +14,19 @@ from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.runtime import Runtime
 from dokploy_mcp.services import stacks
-from dokploy_mcp.services.stacks import DomainRequest, compose_masker, manage_domain, open_compose
+from dokploy_mcp.services.stacks import (
+    DomainRequest,
+    EnvRequest,
+    compose_masker,
+    list_stacks,
+    manage_domain,
+    open_compose,
+    update_env,
+    validate_config,
+)
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.stack import StackNotFoundError, SupabaseStack
+from dokploy_mcp.supabase.errors import StackNotFoundError
+from dokploy_mcp.supabase.stack import SupabaseStack
 from tests.fake_dokploy import SERVERS, FakeDokploy
 
 pytestmark = pytest.mark.anyio
@@ -36,6 +47,57 @@ async def no_progress(message: str) -> None:
 
 def kong_domains(fake: FakeDokploy, compose_id: str) -> list[dict[str, Any]]:
     return [d for d in fake.domains.values() if d["composeId"] == compose_id]
+
+
+# -- list_stacks, validate_config -----------------------------------------------------------------------------------
+
+
+async def test_list_stacks_names_an_unknown_server_and_lists_a_known_one(rt: Runtime, stack: dict[str, Any]) -> None:
+    with pytest.raises(InputError) as unknown:
+        await list_stacks(rt, "nowhere")
+    assert unknown.value.field == "server" and "configured: default" in str(unknown.value)
+    [server] = await list_stacks(rt, "default")
+    assert [s.compose_id for s in server.stacks] == [stack["composeId"]]
+
+
+async def test_validate_config_checks_a_stack_or_raw_text_but_not_both(rt: Runtime, stack: dict[str, Any]) -> None:
+    report = await validate_config(rt, "shop/supabase", None)
+    assert report.stack is not None and report.stack.endswith(stack["composeId"])
+    offline = await validate_config(rt, None, stack["env"])
+    assert offline.stack is None
+    for both in (("shop/supabase", stack["env"]), (None, None)):
+        with pytest.raises(InputError, match="exactly one of stack or env_text"):
+            await validate_config(rt, *both)
+
+
+# -- update_env -------------------------------------------------------------------------------------------------------
+
+
+async def test_a_dry_run_shows_the_changes_and_writes_nothing(
+    rt: Runtime, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    before = fake.composes[stack["composeId"]]["env"]
+    request = EnvRequest(set_values={"SITE_URL": "https://app.example.com"}, dry_run=True)
+    outcome = await update_env(rt, "shop/supabase", request, no_progress)
+    assert outcome.status == "dry_run" and outcome.redeploy is None
+    assert [(c.key, c.new) for c in outcome.changes] == [("SITE_URL", "https://app.example.com")]
+    assert fake.composes[stack["composeId"]]["env"] == before
+
+
+async def test_an_update_is_saved_and_redeployed_when_asked(
+    rt: Runtime, fake: FakeDokploy, stack: dict[str, Any]
+) -> None:
+    request = EnvRequest(set_values={"SITE_URL": "https://app.example.com"}, redeploy=True, wait_seconds=30)
+    outcome = await update_env(rt, "shop/supabase", request, no_progress)
+    assert outcome.status == "saved"
+    assert outcome.redeploy is not None and outcome.redeploy.status == "done"
+    assert EnvFile.parse(fake.composes[stack["composeId"]]["env"]).get("SITE_URL") == "https://app.example.com"
+
+
+async def test_an_update_to_the_current_values_changes_nothing(rt: Runtime, stack: dict[str, Any]) -> None:
+    current = EnvFile.parse(stack["env"]).get("SITE_URL") or ""
+    outcome = await update_env(rt, "shop/supabase", EnvRequest(set_values={"SITE_URL": current}), no_progress)
+    assert outcome.status == "unchanged" and outcome.changes == []
 
 
 # -- open_compose -------------------------------------------------------------------------------------------------

@@ -8,12 +8,15 @@ from typing import Any
 import pytest
 
 from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.supabase.domains import (
     apply_domain,
+    certificate_note,
     plan_add,
     plan_remove,
     plan_update,
+    put_domain,
     restore_domain,
     validate_host,
 )
@@ -357,3 +360,42 @@ async def test_apply_leaves_other_composes_domains_alone() -> None:
         now = await apply_domain(client, stack, change)
         await restore_domain(client, stack, change, now)
     assert compose_domains(fake, other["composeId"]) == theirs
+
+
+# -- put_domain, certificate_note -------------------------------------------------------------------------------------
+
+
+async def test_put_domain_points_a_domain_at_the_host_and_keeps_its_route() -> None:
+    fake = FakeDokploy()
+    route = {"serviceName": "kong", "port": 8000, "path": "/api"}
+    compose = fake.add_supabase_stack(
+        domains=[{"host": "old.example.com", "https": False, "certificateType": "none", **route}]
+    )
+    async with fake.client() as client:
+        stack = await open_stack(client, compose)
+        [before] = stack.compose.domains
+        await put_domain(client, compose["composeId"], before, "api.example.com", True)
+    [row] = compose_domains(fake, compose["composeId"])
+    assert (row["domainId"], row["host"], row["https"], row["certificateType"]) == (
+        before.domain_id,
+        "api.example.com",
+        True,
+        "letsencrypt",
+    )
+    assert {key: row[key] for key in route} == route
+
+
+@pytest.mark.parametrize(
+    ("email", "https", "expected"),
+    [
+        (None, True, LETS_ENCRYPT_EMAIL_MISSING),
+        ("ops@example.com", True, None),
+        (None, False, None),
+    ],
+)
+async def test_certificate_note_only_when_https_cannot_be_certified(
+    email: str | None, https: bool, expected: str | None
+) -> None:
+    fake = FakeDokploy(lets_encrypt_email=email)
+    async with fake.client() as client:
+        assert await certificate_note(client, https) == expected

@@ -1,4 +1,4 @@
-"""The env text editor: lossless round trip, docker compose's reading rules, minimal edits."""
+"""The env text editor: lossless round trip and minimal edits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.supabase.env import EnvChange, EnvFile, diff, quote_value
+from dokploy_mcp.supabase.env import EnvChange, EnvFile, diff
+from dokploy_mcp.supabase.envquote import quote_value
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 RECORDING = FIXTURES / "dokploy" / "recordings" / "compose.one--supabase-imported.json"
@@ -318,144 +319,9 @@ def test_diff_lists_changes_of_effective_values() -> None:
     assert diff(old, old) == []
 
 
-# -- reading rules (docker compose, compose-go dotenv) ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("K=abc # inline comment", "abc"),
-        ("K=abc#not-a-comment", "abc#not-a-comment"),
-        ("K=  spaced out  ", "spaced out"),
-        ("K='a b' # c", "a b"),
-        ("K='$HOME \\n'", "$HOME \\n"),
-        ("K='it\\'s'", "it's"),
-        ('K="a\\nb"', "a\nb"),
-        ('K="tab\\there"', "tab\there"),
-        ('K="say \\"hi\\""', 'say "hi"'),
-        ('K="back\\\\slash"', "back\\slash"),
-        ('K="ends with \\\\"', "ends with \\"),
-        ('K="\\$HOME"', "$HOME"),
-        ('K="$$HOME"', "$HOME"),
-        ('K="\\0101"', "A"),
-        ('K="\\q"', "\\q"),
-        ("K=$$HOME", "$HOME"),
-        ("K=${OTHER}", "${OTHER}"),
-        ("K=", ""),
-        ("K=a=b=c", "a=b=c"),
-        ("export K=1", "1"),
-        ("K: yaml", "yaml"),
-        ("\ufeffK=bom", "bom"),
-        ('K="multi\nline"', "multi\nline"),
-        ("K=value\r", "value"),
-    ],
-)
-def test_values_are_decoded_as_docker_compose_reads_them(text: str, value: str) -> None:
-    assert EnvFile.parse(text).get("K") == value
-
-
-def test_export_and_line_kinds_are_recorded() -> None:
-    env = EnvFile.parse("# c\n\nexport A=1\nB=2\nbroken line\n")
-    kinds = [(line.number, line.kind, line.key, line.exported) for line in env.lines]
-    assert kinds == [
-        (1, "comment", None, False),
-        (2, "blank", None, False),
-        (3, "assignment", "A", True),
-        (4, "assignment", "B", False),
-        (5, "invalid", None, False),
-    ]
-
-
-def test_a_quoted_value_over_several_lines_is_one_entry() -> None:
-    env = EnvFile.parse('A="one\ntwo"\nB=3\n')
-    assert [(line.number, line.key) for line in env.lines] == [(1, "A"), (3, "B")]
-    assert env.get("A") == "one\ntwo"
-    assert env.set("A", "single").render() == 'A="single"\nB=3\n'
-
-
-def test_problems_name_the_line_and_the_variable() -> None:
-    text = "\n".join(
-        [
-            "# broken on purpose",  # 1
-            "GOOD=1",  # 2
-            "SPACED = 2",  # 3
-            "LONELY",  # 4
-            "BAD KEY=3",  # 5
-            "=nokey",  # 6
-            "HASH=abc#def",  # 7
-            "DOLLAR=pa$word",  # 8
-            "AFTER='x' Y=1",  # 9
-            "YAML: 1",  # 10
-            "weird.key=1",  # 11
-            "GOOD=again",  # 12
-            "what is this",  # 13
-            "BAD$=1",  # 14
-            "OPEN='unclosed-secret",  # 15
-        ]
-    )
-    env = EnvFile.parse(text)
-    found = [(p.line, p.key, p.code) for p in env.problems()]
-    assert found == [
-        (3, "SPACED", "space_around_equals"),
-        (4, "LONELY", "missing_equals"),
-        (5, None, "invalid_key"),
-        (6, None, "invalid_line"),
-        (7, "HASH", "hash_in_value"),
-        (8, "DOLLAR", "interpolation"),
-        (9, "AFTER", "text_after_quote"),
-        (10, "YAML", "colon_separator"),
-        (11, "weird.key", "nonstandard_key"),
-        (12, "GOOD", "duplicate_key"),
-        (13, None, "invalid_line"),
-        (14, None, "invalid_key"),
-        (15, "OPEN", "unterminated_quote"),
-    ]
-    assert env.render() == text
-    for problem in env.problems():
-        for secretish in ("pa$word", "abc#def", "unclosed-secret"):
-            assert secretish not in problem.message
-
-
 def test_representations_never_leak_values() -> None:
     env = EnvFile.parse("JWT_SECRET=very-secret-value-1234567890\n")
     assert "very-secret" not in repr(env)
     assert "very-secret" not in repr(env.lines)
     change = diff(env, env.set("JWT_SECRET", "another-secret-value-0987654321"))
     assert "secret-value" not in repr(change)
-
-
-# -- quote_value ----------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "spelled"),
-    [
-        ("", ""),
-        ("abc-123_XYZ.eyJ", "abc-123_XYZ.eyJ"),
-        ("https://x.example.com/*,http://localhost:3000/*", "https://x.example.com/*,http://localhost:3000/*"),
-        ("[]", "[]"),
-        ("a b", "'a b'"),
-        ("pa$$word", "'pa$$word'"),
-        ("x#y", "'x#y'"),
-        ('say "hi"', "'say \"hi\"'"),
-        ("it's", '"it\'s"'),
-        ("it's $5", '"it\'s $$5"'),
-        ("ends\\", '"ends\\\\"'),
-        ("é", "'é'"),
-    ],
-)
-def test_quote_value_picks_the_plainest_exact_spelling(value: str, spelled: str) -> None:
-    assert quote_value(value) == spelled
-    assert EnvFile.parse(f"K={spelled}").get("K") == value
-
-
-@given(no_line_break)
-def test_quote_value_is_read_back_exactly(value: str) -> None:
-    env = EnvFile.parse(f"K={quote_value(value)}")
-    assert env.get("K") == value
-    assert [p.code for p in env.problems()] == []
-
-
-def test_quote_value_refuses_line_breaks() -> None:
-    with pytest.raises(InputError):
-        quote_value("a\nb")

@@ -13,13 +13,8 @@ from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import DokployAPIError
 from dokploy_mcp.redact import MIN_LENGTH
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.operations import (
-    ConcurrentChangeError,
-    EnvWriteError,
-    save_env_and_maybe_redeploy,
-    secret_masker,
-    write_env,
-)
+from dokploy_mcp.supabase.errors import ConcurrentChangeError, EnvWriteError
+from dokploy_mcp.supabase.operations import save_env_and_maybe_redeploy, secret_masker, write_env
 from dokploy_mcp.supabase.secrets import is_secret
 from dokploy_mcp.supabase.stack import StackRef, SupabaseStack, load_stack
 from tests.fake_dokploy import FakeDokploy

@@ -21,8 +21,9 @@ from dokploy_mcp.explain import explain
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.supabase import regenerate as regen
 from dokploy_mcp.supabase.env import EnvFile, diff
+from dokploy_mcp.supabase.errors import KeyStepError
 from dokploy_mcp.supabase.keys import check_keys, decode_key
-from dokploy_mcp.supabase.regenerate import RegenerateOutcome, StepFailed, regenerate
+from dokploy_mcp.supabase.regenerate import RegenerateOutcome, regenerate
 from dokploy_mcp.supabase.stack import StackRef, SupabaseStack, load_stack
 from tests.fake_dokploy import FakeDokploy
 from tests.supabase.kong_double import KongDouble
@@ -494,7 +495,7 @@ async def test_resign_without_jwt_secret_is_refused_before_any_request() -> None
         env = stack.env.apply(unset=["JWT_SECRET"])
         broken = SupabaseStack(stack.ref, stack.compose.model_copy(update={"env": env.render()}), env, stack.services)
         sent = len(s.fake.requests)
-        with pytest.raises(StepFailed, match=r"JWT_SECRET is missing.*rotate") as caught:
+        with pytest.raises(KeyStepError, match=r"JWT_SECRET is missing.*rotate") as caught:
             await regenerate(client, broken, "resign", gateway_factory=s.kong.factory)
     assert caught.value.step == "plan"
     assert len(s.fake.requests) == sent
@@ -506,12 +507,14 @@ async def test_verify_without_a_kong_domain_is_refused_and_verify_false_works() 
     async with s.fake.client() as client:
         stack = await open_stack(client, s)
         sent = len(s.fake.requests)
-        with pytest.raises(StepFailed, match=r"no kong domain.*verify=false") as caught:
+        with pytest.raises(KeyStepError, match=r"no kong domain.*verify=false") as caught:
             await regenerate(client, stack, "rotate", gateway_factory=s.kong.factory)
         assert caught.value.step == "plan"
         assert len(s.fake.requests) == sent
         assert s.env == before
-        outcome = await regenerate(client, stack, "rotate", verify=False, wait_seconds=30)
+        outcome = await regenerate(
+            client, stack, "rotate", verify=False, wait_seconds=30, gateway_factory=s.kong.factory
+        )
     assert outcome.status == "done"
     assert outcome.steps == ["env written", "redeployed"]
     assert_keys_consistent(s.env)

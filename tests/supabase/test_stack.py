@@ -16,10 +16,9 @@ from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.models import Compose, Deployment, Domain
 from dokploy_mcp.errors import ConfigurationError, InputError
 from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.errors import NotASupabaseStackError, StackNotFoundError
 from dokploy_mcp.supabase.stack import (
-    NotASupabaseStackError,
     StackAddress,
-    StackNotFoundError,
     StackRef,
     SupabaseStack,
     compose_services,

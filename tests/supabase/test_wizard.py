@@ -6,9 +6,6 @@ start, in the Dokploy and gateway request logs), then a fresh run of the same sc
 
 from __future__ import annotations
 
-import copy
-import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,143 +18,39 @@ from dokploy_mcp.explain import explain
 from dokploy_mcp.redact import SHOWN_MASK
 from dokploy_mcp.supabase import wizard
 from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.errors import TemplateUnavailableError
 from dokploy_mcp.supabase.keys import check_keys
-from dokploy_mcp.supabase.wizard import SmtpSettings, WizardInput, WizardResult, dns_safe, run_wizard
+from dokploy_mcp.supabase.wizard import SmtpSettings, WizardResult, dns_safe, run_wizard
 from tests.fake_dokploy import FakeDokploy
 from tests.supabase.kong_double import make_key
 from tests.supabase.test_regenerate import DeployedKong, StepRecorder, assert_keys_consistent, inject
+from tests.supabase.wizard_scene import (
+    BUSYBOX,
+    FULL,
+    SCENARIOS,
+    TEMPLATE_DIR,
+    Baseline,
+    baseline,
+    composes_in,
+    kong_domains,
+    new_fake,
+    normalised,
+    projects_named,
+    snapshot,
+    spec,
+    the_stack,
+    untouched,
+    wizard_run,
+)
 
 pytestmark = pytest.mark.anyio
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "supabase" / "dokploy-template"
-IP = "203.0.113.10"
-BUSYBOX = "services:\n  web:\n    image: busybox\n"
-GENERATED_HOST = re.compile(r"[a-z0-9-]*-[0-9a-f]{6}-\d+-\d+-\d+-\d+\.sslip\.io")
-
-#: Steps that make no request of their own in the scenario below, with the reason (none: with a domain, a site URL
-#: and a probe, every step talks to Dokploy or to the stack's gateway).
+#: Steps that make no request of their own in the failure scenarios (``FULL``), with the reason (none: with a domain,
+#: a site URL and a probe, every step talks to Dokploy or to the stack's gateway).
 REQUEST_FREE: dict[str, str] = {}
 
 
-def new_fake(**options: Any) -> FakeDokploy:
-    options.setdefault("server_ip", IP)
-    options.setdefault("lets_encrypt_email", "ops@example.com")
-    options.setdefault("deploy_polls", 0)
-    return FakeDokploy(**options)
-
-
-async def wizard_run(
-    fake: FakeDokploy,
-    kong: DeployedKong,
-    spec: WizardInput,
-    recorder: StepRecorder | None = None,
-    messages: list[str] | None = None,
-) -> WizardResult:
-    async def progress(message: str) -> None:
-        if messages is not None:
-            messages.append(message)
-        if recorder is not None and message.startswith("step "):
-            recorder.mark(message.split(": ", 1)[1])
-
-    async with fake.client() as client:
-        result = await run_wizard(client, "main", spec, progress=progress, gateway_factory=kong.factory)
-    if recorder is not None:
-        recorder.finish()
-    # As the tool does: the wizard keeps its errors, and the boundary's explain words them.
-    result.explain_errors(explain)
-    return result
-
-
-def projects_named(fake: FakeDokploy, name: str) -> list[dict[str, Any]]:
-    return [p for p in fake.projects.values() if p["name"] == name]
-
-
-def composes_in(fake: FakeDokploy, project: str, name: str | None = None) -> list[dict[str, Any]]:
-    project_ids = {p["projectId"] for p in projects_named(fake, project)}
-    environments = {e for e, row in fake.environments.items() if row["projectId"] in project_ids}
-    return [
-        c for c in fake.composes.values() if c["environmentId"] in environments and (name is None or c["name"] == name)
-    ]
-
-
-def the_stack(fake: FakeDokploy, project: str = "shop", name: str = "supabase") -> dict[str, Any] | None:
-    found = composes_in(fake, project, name)
-    assert len(found) <= 1, f"{len(found)} composes named {name!r} in project {project!r}"
-    return found[0] if found else None
-
-
-def kong_domains(fake: FakeDokploy, compose_id: str) -> list[dict[str, Any]]:
-    return [d for d in fake.domains.values() if d["composeId"] == compose_id and d["serviceName"] == "kong"]
-
-
-def normalised(env: str) -> str:
-    """The env without the host Dokploy generated (random per import)."""
-    return GENERATED_HOST.sub("<generated>", env)
-
-
-def snapshot(fake: FakeDokploy) -> dict[str, Any]:
-    return copy.deepcopy(
-        {
-            "projects": fake.projects,
-            "environments": fake.environments,
-            "composes": fake.composes,
-            "domains": fake.domains,
-            "mounts": fake.mounts,
-            "deployments": fake.deployments,
-            "running": fake.running,
-        }
-    )
-
-
-def untouched(fake: FakeDokploy, before: dict[str, Any], project: str = "shop", name: str = "supabase") -> None:
-    """Everything that existed in ``before`` (a snapshot) is as it was, except the stack the wizard works on."""
-    now = snapshot(fake)
-    stack = the_stack(fake, project, name)
-    ids = {stack["composeId"]} if stack else set()
-    apps = {stack["appName"]} if stack else set()
-
-    def outside(state: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "projects": {k: v for k, v in state["projects"].items() if k in before["projects"]},
-            "environments": {k: v for k, v in state["environments"].items() if k in before["environments"]},
-            "composes": {k: v for k, v in state["composes"].items() if k not in ids},
-            "domains": {k: v for k, v in state["domains"].items() if v["composeId"] not in ids},
-            "mounts": {k: v for k, v in state["mounts"].items() if v["composeId"] not in ids},
-            "deployments": {k: v for k, v in state["deployments"].items() if v["composeId"] not in ids},
-            "running": {k: v for k, v in state["running"].items() if k not in apps},
-        }
-
-    assert outside(now) == outside(before)
-    # What is new is only the stack and, when there was none, the project with its environment.
-    new_projects = set(now["projects"]) - set(before["projects"])
-    assert {now["projects"][p]["name"] for p in new_projects} <= {project}
-    new_environments = set(now["environments"]) - set(before["environments"])
-    assert all(now["environments"][e]["projectId"] in new_projects for e in new_environments)
-    assert set(now["composes"]) - set(before["composes"]) <= ids
-
-
-def spec(**options: Any) -> WizardInput:
-    options.setdefault("project", "shop")
-    options.setdefault("wait_seconds", 30)
-    return WizardInput(**options)
-
-
 # -- a failure at every step ------------------------------------------------------------------------------------------
-
-
-def new_project(fake: FakeDokploy) -> None:
-    """A new project, next to another project's stack."""
-    fake.add_supabase_stack("other", "supabase", deployed=True)
-
-
-def existing_project(fake: FakeDokploy) -> None:
-    """The project exists with another service in it, which the wizard must leave alone."""
-    new_project(fake)
-    fake.add_compose("shop", "worker", BUSYBOX, env="TOKEN=worker-token-value-0123")
-
-
-SCENARIOS: dict[str, Callable[[FakeDokploy], None]] = {"new-project": new_project, "existing-project": existing_project}
-FULL = {"domain": "api.example.com", "https": True, "site_url": "https://app.example.com"}
 
 
 def test_the_failure_scenario_covers_every_step_in_order() -> None:
@@ -167,80 +60,43 @@ def test_the_failure_scenario_covers_every_step_in_order() -> None:
     assert set(REQUEST_FREE) <= set(wizard.STEPS)
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-@pytest.mark.parametrize("step", wizard.STEPS)
-async def test_a_failure_at_each_step_stops_cleanly_and_a_second_call_resumes(step: str, scenario: str) -> None:
-    # A successful run shows where each step starts and what the env is before and after the wizard fixes it.
-    fake = new_fake()
-    SCENARIOS[scenario](fake)
-    kong = DeployedKong(fake)
-    recorder = StepRecorder(fake, kong)
-    env_before: list[str] = []
-
-    async def progress(message: str) -> None:
-        if message.startswith("step "):
-            recorder.mark(message.split(": ", 1)[1])
-            if message.endswith(": fix_env"):
-                stack = the_stack(fake)
-                assert stack is not None
-                env_before.append(normalised(stack["env"]))
-
-    async with fake.client() as client:
-        done = await run_wizard(client, "main", spec(**FULL), progress=progress, gateway_factory=kong.factory)
-    recorder.finish()
-    assert done.status == "ready", (done.failed_step, done.problem, done.probe)
-    assert list(recorder.starts) == list(wizard.STEPS)
-    ready_stack = the_stack(fake)
-    assert ready_stack is not None
-    env_after = normalised(ready_stack["env"])
-    assert env_before and env_before[0] != env_after
-
-    where = recorder.first_request(step, wizard.STEPS)
-    if where is None:
-        assert step in REQUEST_FREE, (
-            f"step {step!r} makes no request in a successful run: give it a failure case, or list it in "
-            "REQUEST_FREE with the reason"
-        )
-        return
-    assert step not in REQUEST_FREE, f"step {step!r} is listed as request-free but sends {recorder.procedure(where)}"
-
-    # The same scenario on a fresh Dokploy, with that request failing.
-    fake = new_fake()
-    SCENARIOS[scenario](fake)
-    kong = DeployedKong(fake)
-    state = snapshot(fake)
-    inject(fake, kong, where)
-    failed = await wizard_run(fake, kong, spec(**FULL))
-    assert StepRecorder(fake, kong).procedure(where) == recorder.procedure(where)
-
-    index = wizard.STEPS.index(step)
+def assert_stopped_cleanly(failed: WizardResult, step: str) -> None:
+    """The run stops at ``step`` and says how to resume; a failed probe only leaves the stack unverified."""
     if step == "probe":
         # The stack is deployed; only the check through kong did not happen.
         assert failed.status == "deployed_unverified"
         assert failed.failed_step is None
         assert any("did not answer" in line for line in failed.probe)
         assert failed.steps_done == list(wizard.STEPS)
+        return
+    assert failed.status == "failed"
+    assert failed.failed_step == step
+    assert failed.problem
+    assert failed.steps_done == list(wizard.STEPS[: wizard.STEPS.index(step)])
+    assert failed.resume
+    if failed.project_id is None:
+        assert "nothing was created" in failed.resume
     else:
-        assert failed.status == "failed"
-        assert failed.failed_step == step
-        assert failed.problem
-        assert failed.steps_done == list(wizard.STEPS[:index])
-        assert failed.resume
-        if failed.project_id is None:
-            assert "nothing was created" in failed.resume
-        else:
-            assert "again with project 'shop'" in failed.resume
-    stack = the_stack(fake)
-    if stack is not None:
-        env = normalised(stack["env"])
-        assert env in (env_before[0], env_after), "the env is neither the template's nor the fixed one"
-        assert env == (env_after if index > wizard.STEPS.index("fix_env") else env_before[0])
-        assert len(kong_domains(fake, stack["composeId"])) == 1
-    domain_ids = [d["domainId"] for d in kong_domains(fake, stack["composeId"])] if stack is not None else []
-    untouched(fake, state)
+        assert "again with project 'shop'" in failed.resume
 
-    # A second call, without the failure, resumes: the same project and stack, nothing doubled.
-    resumed = await wizard_run(fake, kong, spec(**FULL))
+
+def assert_env_wholly_old_or_new(fake: FakeDokploy, step: str, base: Baseline) -> list[str]:
+    """The stack's env is the template's before fix_env and the fixed one after, never in between; it has one kong
+    domain. Returns that domain's id (none without a stack)."""
+    stack = the_stack(fake)
+    if stack is None:
+        return []
+    env = normalised(stack["env"])
+    assert env in (base.env_before, base.env_after), "the env is neither the template's nor the fixed one"
+    fixed = wizard.STEPS.index(step) > wizard.STEPS.index("fix_env")
+    assert env == (base.env_after if fixed else base.env_before)
+    domains = kong_domains(fake, stack["composeId"])
+    assert len(domains) == 1
+    return [d["domainId"] for d in domains]
+
+
+def assert_resumed(resumed: WizardResult, failed: WizardResult, fake: FakeDokploy, base: Baseline) -> None:
+    """The second call reuses the project and the stack and ends where a successful run ends."""
     assert resumed.status == "ready", (resumed.failed_step, resumed.problem, resumed.probe)
     assert len(projects_named(fake, "shop")) == 1
     final = the_stack(fake)
@@ -250,8 +106,41 @@ async def test_a_failure_at_each_step_stops_cleanly_and_a_second_call_resumes(st
     if failed.compose_id is not None:
         assert resumed.compose_id == failed.compose_id
     assert resumed.compose_id == final["composeId"]
-    assert normalised(final["env"]) == env_after
-    [domain] = kong_domains(fake, final["composeId"])
+    assert normalised(final["env"]) == base.env_after
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("step", wizard.STEPS)
+async def test_a_failure_at_each_step_stops_cleanly_and_a_second_call_resumes(step: str, scenario: str) -> None:
+    # A successful run shows where each step starts and what the env is before and after the wizard fixes it.
+    base = await baseline(scenario)
+    where = base.recorder.first_request(step, wizard.STEPS)
+    if where is None:
+        assert step in REQUEST_FREE, (
+            f"step {step!r} makes no request in a successful run: give it a failure case, or list it in "
+            "REQUEST_FREE with the reason"
+        )
+        return
+    assert step not in REQUEST_FREE, (
+        f"step {step!r} is listed as request-free but sends {base.recorder.procedure(where)}"
+    )
+
+    # The same scenario on a fresh Dokploy, with that request failing.
+    fake = new_fake()
+    SCENARIOS[scenario](fake)
+    kong = DeployedKong(fake)
+    state = snapshot(fake)
+    inject(fake, kong, where)
+    failed = await wizard_run(fake, kong, spec(**FULL))
+    assert StepRecorder(fake, kong).procedure(where) == base.recorder.procedure(where)
+    assert_stopped_cleanly(failed, step)
+    domain_ids = assert_env_wholly_old_or_new(fake, step, base)
+    untouched(fake, state)
+
+    # A second call, without the failure, resumes: the same project and stack, nothing doubled.
+    resumed = await wizard_run(fake, kong, spec(**FULL))
+    assert_resumed(resumed, failed, fake, base)
+    [domain] = kong_domains(fake, resumed.compose_id or "")
     assert (domain["host"], domain["https"], domain["certificateType"]) == ("api.example.com", True, "letsencrypt")
     if domain_ids:
         assert domain_ids == [domain["domainId"]]  # the template's domain, updated, never a second one
@@ -356,7 +245,7 @@ async def test_the_wizard_keeps_its_errors_for_the_tool_to_word() -> None:
         result = await run_wizard(client, "main", spec(), gateway_factory=DeployedKong(fake).factory)
     assert result.status == "failed" and result.problem is None
     error = result.error
-    assert isinstance(error, wizard.TemplateUnavailableError)
+    assert isinstance(error, TemplateUnavailableError)
     assert error.source == "Dokploy's catalogue"
     assert isinstance(error.cause, DokployAPIError) and error.cause.status >= 500
     result.explain_errors(explain)
@@ -650,13 +539,18 @@ def test_dns_safe_refuses_names_without_letters_or_digits(given: str) -> None:
         dns_safe(given)
 
 
+def no_gateway(*args: Any) -> Any:
+    raise AssertionError("the wizard refused its input: it must not reach a gateway")
+
+
 async def test_a_bad_domain_or_both_template_sources_are_refused_before_any_request() -> None:
     fake = new_fake()
     async with fake.client() as client:
         with pytest.raises(InputError):
-            await run_wizard(client, "main", spec(domain="https://api.example.com"))
+            await run_wizard(client, "main", spec(domain="https://api.example.com"), gateway_factory=no_gateway)
         with pytest.raises(InputError, match="not both"):
-            await run_wizard(client, "main", spec(template_dir=str(TEMPLATE_DIR), template_mirror="https://m.ex"))
+            both = spec(template_dir=str(TEMPLATE_DIR), template_mirror="https://m.ex")
+            await run_wizard(client, "main", both, gateway_factory=no_gateway)
     assert fake.requests == []
 
 

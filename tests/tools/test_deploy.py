@@ -17,6 +17,7 @@ from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.kong.gateway import KongGateway
 from dokploy_mcp.server import build_server
 from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.errors import KeyStepError
 from tests.fake_dokploy import SERVERS, FakeDokploy
 from tests.supabase.kong_double import KongDouble
 
@@ -235,12 +236,13 @@ async def test_regenerate_keys_preview_then_resign_verified_through_kong(
 async def test_regenerate_keys_that_fail_before_any_change_say_so_without_a_next_step(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dokploy_mcp.supabase import regenerate as regen
+    from dokploy_mcp.services import stacks
+    from dokploy_mcp.supabase.regenerate import RegenerateOutcome
 
-    async def refused(*args: Any, **kwargs: Any) -> regen.RegenerateOutcome:
-        raise regen.StepFailed("plan", "JWT_SECRET is missing")
+    async def refused(*args: Any, **kwargs: Any) -> RegenerateOutcome:
+        raise KeyStepError("plan", "JWT_SECRET is missing")
 
-    monkeypatch.setattr(regen, "regenerate", refused)
+    monkeypatch.setattr(stacks, "regenerate", refused)
     preview = await call(client, "dokploy_regenerate_keys", stack="shop/supabase")
     done = await call(client, "dokploy_regenerate_keys", stack="shop/supabase", confirm_token=preview["confirm_token"])
     assert (done["status"], done["failed_step"], done["problem"]) == ("rolled_back", "plan", "JWT_SECRET is missing")

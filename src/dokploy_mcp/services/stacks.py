@@ -1,6 +1,7 @@
-"""Flows over one stack on Dokploy: open any compose by its address, change a Supabase stack's public domain, and
-regenerate its keys.
+"""Flows over the stacks on Dokploy: list the Supabase stacks, open any compose by its address, check a stack's
+configuration, change its env, its public domain, and regenerate its keys.
 
+:func:`update_env` plans the change (a masked diff), writes it unless it is a dry run, and redeploys when asked;
 :func:`manage_domain` is the whole domain change (plan, confirm a removal, apply the domain, write the URL variables,
 restore the domain if that write fails, read the result back, redeploy); :func:`regenerate_keys` confirms, then runs
 ``supabase.regenerate`` (which restores the previous env on failure). The tools only map their arguments and shape
@@ -9,19 +10,29 @@ what comes back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
+from dokploy_mcp.dokploy.deployments import DeployReport, report
 from dokploy_mcp.dokploy.errors import DokployNotFoundError
-from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.progress import Progress
 from dokploy_mcp.supabase import domains as dom
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.operations import log_masker, secret_masker, write_env
-from dokploy_mcp.supabase.stack import StackNotFoundError, open_stack, parse_address, resolve
+from dokploy_mcp.supabase.envupdate import plan_env_update
+from dokploy_mcp.supabase.errors import KeyStepError, StackNotFoundError
+from dokploy_mcp.supabase.inventory import ServerInventory, list_instances
+from dokploy_mcp.supabase.operations import (
+    deploy_stack,
+    log_masker,
+    save_env_and_maybe_redeploy,
+    secret_masker,
+    write_env,
+)
+from dokploy_mcp.supabase.regenerate import RegenerateOutcome, regenerate
+from dokploy_mcp.supabase.stack import open_stack, parse_address, resolve
+from dokploy_mcp.supabase.validate import ValidationReport, validate_env, validate_stack
 
 if TYPE_CHECKING:
     from dokploy_mcp.dokploy.client import DokployClient
@@ -36,6 +47,27 @@ DomainAction = Literal["list", "add", "update", "remove"]
 KeysMode = Literal["resign", "rotate"]
 #: listed: nothing asked; confirm: a removal waits for its token; dry_run: shown, not done; applied: done.
 DomainStatus = Literal["listed", "confirm", "dry_run", "applied"]
+#: unchanged: the env already says this; dry_run: shown, not written; saved: written (and redeployed when asked).
+EnvStatus = Literal["unchanged", "dry_run", "saved"]
+
+
+async def list_stacks(rt: Runtime, server: str | None) -> list[ServerInventory]:
+    """Every Supabase stack on the configured Dokploy servers, or on ``server`` alone, server by server."""
+    if server is not None and server not in rt.servers.servers:
+        known = ", ".join(sorted(rt.servers.servers))
+        raise InputError(f"no Dokploy server named {server!r}; configured: {known}", field="server")
+    return await list_instances(rt.servers, rt.dokploy, server)
+
+
+async def validate_config(rt: Runtime, stack: str | None, env_text: str | None) -> ValidationReport:
+    """Check a stack as Dokploy holds it, or raw env text offline: exactly one of the two."""
+    if (stack is None) == (env_text is None):
+        raise InputError("give exactly one of stack or env_text", field="stack" if stack is None else "env_text")
+    if env_text is not None:
+        return validate_env(EnvFile.parse(env_text))
+    assert stack is not None
+    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    return validate_stack(found, await client.settings_get_web_server_settings())
 
 
 async def open_compose(rt: Runtime, stack: str) -> tuple[DokployClient, StackRef, Compose]:
@@ -53,6 +85,50 @@ async def open_compose(rt: Runtime, stack: str) -> tuple[DokployClient, StackRef
 def compose_masker(compose: Compose) -> Callable[[str], str]:
     """Masks the compose's secret values (from its env) in text read from the stack, such as log lines."""
     return secret_masker(EnvFile.parse(compose.env or ""))
+
+
+@dataclass(frozen=True)
+class EnvRequest:
+    """What ``dokploy_update_env`` was asked, as the tool received it."""
+
+    set_values: Mapping[str, str] = field(default_factory=dict)
+    unset: Sequence[str] = ()
+    generate: Sequence[str] = ()
+    dry_run: bool = False
+    redeploy: bool = False
+    wait_seconds: float = 900
+
+
+@dataclass
+class EnvOutcome:
+    """What ``update_env`` did: the changes of effective values (secrets in clear: the tool masks them), the plan's
+    notes, and the redeploy when one ran."""
+
+    address: str
+    status: EnvStatus
+    changes: list[EnvChange]
+    notes: list[str] = field(default_factory=list)
+    redeploy: DeployReport | None = None
+
+
+async def update_env(rt: Runtime, stack: str, request: EnvRequest, progress: Progress) -> EnvOutcome:
+    """Set, unset or generate variables of a Supabase stack's env: the plan, then (unless a dry run, or nothing
+    changes) the write, and the redeploy when asked."""
+    client, found = await open_stack(stack, rt.servers, rt.dokploy)
+    plan = plan_env_update(found.env, set_values=request.set_values, unset=request.unset, generate=request.generate)
+    outcome = EnvOutcome(
+        address=found.ref.address,
+        status="dry_run" if plan.changed else "unchanged",
+        changes=list(plan.changes),
+        notes=plan.notes,
+    )
+    if request.dry_run or not plan.changed:
+        return outcome
+    outcome.redeploy = await save_env_and_maybe_redeploy(
+        client, found, plan.after, redeploy=request.redeploy, wait_seconds=request.wait_seconds, progress=progress
+    )
+    outcome.status = "saved"
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -93,10 +169,9 @@ async def manage_domain(rt: Runtime, stack: str, request: DomainRequest, progres
     if change.env_plan is not None:
         outcome.env_changes = list(change.env_plan.changes)
         outcome.notes.extend(change.env_plan.notes)
-    if change.https:
-        settings = await client.settings_get_web_server_settings()
-        if not settings.can_issue_certificates:
-            outcome.notes.append(LETS_ENCRYPT_EMAIL_MISSING)
+    note = await dom.certificate_note(client, bool(change.https))
+    if note is not None:
+        outcome.notes.append(note)
     if request.action == "remove":
         token = _confirm_removal(rt, found, change, request)
         if token is not None:
@@ -108,7 +183,9 @@ async def manage_domain(rt: Runtime, stack: str, request: DomainRequest, progres
     outcome.domains = await _apply(client, found, change)
     outcome.status = "applied"
     if request.redeploy:
-        outcome.redeploy = await _redeploy(client, found, request.wait_seconds, progress)
+        outcome.redeploy = await deploy_stack(
+            client, found, title="dokploy-mcp: domain", wait_seconds=request.wait_seconds, progress=progress
+        )
     return outcome
 
 
@@ -156,20 +233,6 @@ async def _apply(client: DokployClient, found: SupabaseStack, change: dom.Domain
     return list(refreshed.domains)
 
 
-async def _redeploy(
-    client: DokployClient, found: SupabaseStack, wait_seconds: float, progress: Progress
-) -> DeployReport:
-    outcome = await deploy_and_wait(
-        client,
-        found.ref.compose_id,
-        redeploy=True,
-        title="dokploy-mcp: domain",
-        wait_seconds=wait_seconds,
-        on_progress=progress,
-    )
-    return report(outcome, log_masker(found.env))
-
-
 @dataclass(frozen=True)
 class KeysRequest:
     """What ``dokploy_regenerate_keys`` was asked, as the tool received it (the confirmation token binds these)."""
@@ -205,9 +268,6 @@ class KeysOutcome:
 
 async def regenerate_keys(rt: Runtime, stack: str, request: KeysRequest, progress: Progress) -> KeysOutcome:
     """Preview (a token), or with the token: new keys written, redeployed, verified; any failure restores the env."""
-    # Imported here: key signing pulls in PyJWT and cryptography, which start-up should not pay for.
-    from dokploy_mcp.supabase import regenerate as regen
-
     client, found = await open_stack(stack, rt.servers, rt.dokploy)
     arguments = {"stack": stack, "mode": request.mode, "verify": request.verify, "wait_seconds": request.wait_seconds}
     # Bound to the env as it is now: a token issued before someone else's edit no longer fits.
@@ -218,7 +278,7 @@ async def regenerate_keys(rt: Runtime, stack: str, request: KeysRequest, progres
         return KeysOutcome(address=address, status="preview", confirm_token=token)
     rt.confirmer.verify(request.confirm_token, "dokploy_regenerate_keys", arguments, state)
     try:
-        outcome = await regen.regenerate(
+        outcome = await regenerate(
             client,
             found,
             request.mode,
@@ -227,13 +287,13 @@ async def regenerate_keys(rt: Runtime, stack: str, request: KeysRequest, progres
             progress=progress,
             gateway_factory=rt.gateway_factory,
         )
-    except regen.StepFailed as exc:
+    except KeyStepError as exc:
         return KeysOutcome(
             address=address,
             status="rolled_back",
             steps=["nothing was changed"],
             failed_step=exc.step,
-            regenerated=regen.RegenerateOutcome(status="rolled_back", failed_step=exc.step, failure=exc),
+            regenerated=RegenerateOutcome(status="rolled_back", failed_step=exc.step, failure=exc),
             nothing_changed=True,
         )
     masker = log_masker(found.env, *([outcome.new_env] if outcome.new_env else []))

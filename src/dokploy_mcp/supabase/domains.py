@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from dokploy_mcp.dokploy.models import Domain
+from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING, Domain
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.envupdate import EnvPlan, plan_env_update
@@ -22,7 +22,8 @@ from dokploy_mcp.supabase.stack import KONG_PORT, KONG_SERVICE, SupabaseStack, d
 
 if TYPE_CHECKING:
     # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
-    from dokploy_mcp.dokploy.client import CertificateType, DokployClient
+    from dokploy_mcp.dokploy.client import DokployClient
+    from dokploy_mcp.dokploy.domains import CertificateType
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -131,32 +132,47 @@ def plan_remove(stack: SupabaseStack, domain_id: str | None) -> DomainChange:
 
 async def apply_domain(client: DokployClient, stack: SupabaseStack, change: DomainChange) -> Domain | None:
     """Create, update or delete the domain in Dokploy; returns the domain as it now is (None after remove)."""
-    certificate = "letsencrypt" if change.https else "none"
-    if change.action == "add":
+    if change.action in ("add", "update"):
         assert change.host is not None and change.https is not None
-        return await client.domain_create(
-            host=change.host,
-            compose_id=stack.ref.compose_id,
-            service_name=KONG_SERVICE,
-            port=KONG_PORT,
-            https=change.https,
-            certificate_type=cast("CertificateType", certificate),
-        )
+        now = await put_domain(client, stack.ref.compose_id, change.before, change.host, change.https)
+        return now if change.before is None else await client.domain_one(change.before.domain_id)
     assert change.before is not None
-    if change.action == "update":
-        assert change.host is not None and change.https is not None
-        await client.domain_update(
-            change.before.domain_id,
-            host=change.host,
-            https=change.https,
-            certificate_type=cast("CertificateType", certificate),
-            service_name=change.before.service_name or KONG_SERVICE,
-            port=change.before.port or KONG_PORT,
-            path=change.before.path,
-        )
-        return await client.domain_one(change.before.domain_id)
     await client.domain_delete(change.before.domain_id)
     return None
+
+
+async def put_domain(client: DokployClient, compose_id: str, before: Domain | None, host: str, https: bool) -> Domain:
+    """Create the stack's kong domain (port 8000) when ``before`` is None, or point ``before`` at ``host``, keeping
+    its route (service, port, path); either way with a Let's Encrypt certificate when ``https``. What Dokploy
+    answers."""
+    certificate: CertificateType = "letsencrypt" if https else "none"
+    if before is None:
+        return await client.domain_create(
+            host=host,
+            compose_id=compose_id,
+            service_name=KONG_SERVICE,
+            port=KONG_PORT,
+            https=https,
+            certificate_type=certificate,
+        )
+    return await client.domain_update(
+        before.domain_id,
+        host=host,
+        https=https,
+        certificate_type=certificate,
+        service_name=before.service_name or KONG_SERVICE,
+        port=before.port or KONG_PORT,
+        path=before.path,
+    )
+
+
+async def certificate_note(client: DokployClient, https: bool) -> str | None:
+    """Why Let's Encrypt cannot certify an https domain of this server (Dokploy has no ACME e-mail); None when it
+    can, or when the domain is not served over https."""
+    if not https:
+        return None
+    settings = await client.settings_get_web_server_settings()
+    return None if settings.can_issue_certificates else LETS_ENCRYPT_EMAIL_MISSING
 
 
 async def restore_domain(client: DokployClient, stack: SupabaseStack, change: DomainChange, now: Domain | None) -> None:

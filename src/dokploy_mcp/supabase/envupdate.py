@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.supabase.env import KEY_PATTERN, EnvChange, EnvFile, check_value, control_character, diff
+from dokploy_mcp.supabase.env import EnvChange, EnvFile, diff
+from dokploy_mcp.supabase.envparse import KEY_PATTERN
+from dokploy_mcp.supabase.envquote import check_value, control_character
 from dokploy_mcp.supabase.keys import KEY_ROLES, decode_key, generate_secret
 from dokploy_mcp.supabase.variables import GENERATABLE, REQUIRED
 
@@ -164,7 +166,24 @@ def plan_env_update(
     unset = list(dict.fromkeys(unset))
     generate = list(dict.fromkeys(generate))
     current = env.as_dict()
-    notes: list[str] = []
+    _check_request(wanted, unset, generate)
+    replaced = [name for name in unset if name in wanted]
+    removed_only = [name for name in unset if name not in wanted]
+    _check_required(wanted, removed_only)
+    notes = _generate(generate, current, wanted)
+    secret = current.get("JWT_SECRET") or ""
+    for name, role in KEY_ROLES.items():
+        if name in wanted:
+            _check_key(name, role, wanted[name], secret)
+    notes += _follow_urls(wanted, current, removed_only)
+    base, removed = _keep_only_effective(env, replaced)
+    notes.extend(f"{name}: {count} other line(s) removed; it is written once" for name, count in removed.items())
+    after = base.apply(set=wanted, unset=removed_only)
+    return EnvPlan(before=env, after=after, changes=diff(env, after), notes=notes)
+
+
+def _check_request(wanted: Mapping[str, str], unset: Sequence[str], generate: Sequence[str]) -> None:
+    """Refuse names this tool must not touch, values no env line can carry, and what cannot be generated."""
     for argument, names in (("set", list(wanted)), ("unset", unset), ("generate", generate)):
         for name in names:
             _check_name(name, argument)
@@ -178,14 +197,21 @@ def plan_env_update(
             )
         if name in wanted:
             raise InputError(f"{name} is both set and generated; keep one", field=name)
-    replaced = [name for name in unset if name in wanted]
-    removed_only = [name for name in unset if name not in wanted]
+
+
+def _check_required(wanted: Mapping[str, str], removed_only: Sequence[str]) -> None:
+    """Refuse to unset, or set to nothing, a variable the stack cannot do without."""
     for name in removed_only:
         if name in REQUIRED or name in KEY_ROLES:
             raise InputError(f"{name} is required by the Supabase stack and cannot be unset", field=name)
     for name, value in wanted.items():
         if name in REQUIRED and not value.strip():
             raise InputError(f"{name} is required by the Supabase stack and cannot be set to nothing", field=name)
+
+
+def _generate(generate: Sequence[str], current: Mapping[str, str], wanted: dict[str, str]) -> list[str]:
+    """Put a fresh secret (never the current value) for each name to generate into ``wanted``; the notes."""
+    notes: list[str] = []
     for name in generate:
         length = GENERATABLE[name]
         value = generate_secret(length)
@@ -193,33 +219,33 @@ def plan_env_update(
             value = generate_secret(length)
         wanted[name] = value
         notes.append(f"{name} set to a new random value ({length} characters)")
-    secret = current.get("JWT_SECRET") or ""
-    for name, role in KEY_ROLES.items():
-        if name in wanted:
-            _check_key(name, role, wanted[name], secret)
+    return notes
+
+
+def _follow_urls(wanted: dict[str, str], current: Mapping[str, str], removed_only: Sequence[str]) -> list[str]:
+    """Make the URL trio follow the first of them given (several given must agree), in ``wanted``; the notes."""
     touched_urls = [name for name in URL_SOURCES if name in wanted]
-    if touched_urls:
-        first = touched_urls[0]
-        trio = _url_trio_from(first, wanted[first], current)
-        for name in touched_urls[1:]:
-            given, expected = wanted[name].strip().rstrip("/"), trio[name]
-            if name == "SUPABASE_HOST":
-                # Host names compare without case.
-                given, expected = given.casefold(), expected.casefold()
-            if given != expected:
-                raise InputError(
-                    f"{name} ({wanted[name]}) disagrees with {first} ({wanted[first]}); set one of them and the "
-                    "others follow",
-                    field=name,
-                )
-        for name, value in trio.items():
-            if name in removed_only:
-                # Asked to go: leave it gone rather than write it back.
-                continue
-            if name not in wanted and current.get(name) != value:
-                notes.append(f"{name} set to match {first}")
-            wanted[name] = value
-    base, removed = _keep_only_effective(env, replaced)
-    notes.extend(f"{name}: {count} other line(s) removed; it is written once" for name, count in removed.items())
-    after = base.apply(set=wanted, unset=removed_only)
-    return EnvPlan(before=env, after=after, changes=diff(env, after), notes=notes)
+    if not touched_urls:
+        return []
+    first = touched_urls[0]
+    trio = _url_trio_from(first, wanted[first], current)
+    for name in touched_urls[1:]:
+        given, expected = wanted[name].strip().rstrip("/"), trio[name]
+        if name == "SUPABASE_HOST":
+            # Host names compare without case.
+            given, expected = given.casefold(), expected.casefold()
+        if given != expected:
+            raise InputError(
+                f"{name} ({wanted[name]}) disagrees with {first} ({wanted[first]}); set one of them and the "
+                "others follow",
+                field=name,
+            )
+    notes: list[str] = []
+    for name, value in trio.items():
+        if name in removed_only:
+            # Asked to go: leave it gone rather than write it back.
+            continue
+        if name not in wanted and current.get(name) != value:
+            notes.append(f"{name} set to match {first}")
+        wanted[name] = value
+    return notes

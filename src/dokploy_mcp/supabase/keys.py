@@ -258,91 +258,131 @@ def _jwt_secret_findings(secret: str | None) -> list[KeyFinding]:
 
 def _key_findings(variable: str, token: str | None, secret: str | None, now: datetime) -> list[KeyFinding]:
     role = KEY_ROLES[variable]
-
-    def finding(code: str, severity: Severity, message: str) -> KeyFinding:
-        return KeyFinding(code, severity, variable, message)
-
     if not token:
-        return [finding("key_missing", "critical", f"{variable} is not set: clients cannot call the API as {role}")]
+        return [
+            KeyFinding(
+                "key_missing", "critical", variable, f"{variable} is not set: clients cannot call the API as {role}"
+            )
+        ]
     if token.strip() in DEMO_KEYS:
         # Nothing else about a demo key matters: it has to be replaced whatever its claims say.
         return [
-            finding(
+            KeyFinding(
                 "key_demo",
                 "critical",
+                variable,
                 f"{variable} is a demo key published by Supabase (example env or CLI): anyone holding it can call "
                 "the API; regenerate the keys",
             )
         ]
     decoded = decode_key(token, secret or "", variable)
     if not decoded.is_jwt:
-        return [finding("key_not_jwt", "critical", f"{variable} is not a JWT (three base64url parts with JSON)")]
-    found: list[KeyFinding] = []
+        return [
+            KeyFinding(
+                "key_not_jwt", "critical", variable, f"{variable} is not a JWT (three base64url parts with JSON)"
+            )
+        ]
+    return [
+        *_signature_findings(decoded, secret),
+        *_role_findings(decoded, role),
+        *_issuer_findings(decoded),
+        *_time_findings(decoded, now.timestamp()),
+    ]
+
+
+def _signature_findings(decoded: DecodedKey, secret: str | None) -> list[KeyFinding]:
+    variable = decoded.variable
     if decoded.alg != "HS256":
-        found.append(
-            finding(
+        return [
+            KeyFinding(
                 "key_alg_not_hs256",
                 "critical",
+                variable,
                 f"{variable} is signed with {decoded.alg or 'no algorithm'}; the services expect HS256 with JWT_SECRET",
             )
-        )
-    elif secret and not decoded.signature_valid:
-        found.append(
-            finding(
+        ]
+    if secret and not decoded.signature_valid:
+        return [
+            KeyFinding(
                 "key_signature_invalid",
                 "critical",
+                variable,
                 f"{variable} is not signed with this stack's JWT_SECRET: every service rejects it; re-sign the keys",
             )
-        )
+        ]
+    return []
+
+
+def _role_findings(decoded: DecodedKey, role: Role) -> list[KeyFinding]:
+    variable = decoded.variable
     if decoded.role is None:
-        found.append(
-            finding("key_role_missing", "critical", f"{variable} has no role claim; it must say role {role!r}")
-        )
-    elif decoded.role != role:
-        found.append(
-            finding(
+        return [
+            KeyFinding(
+                "key_role_missing", "critical", variable, f"{variable} has no role claim; it must say role {role!r}"
+            )
+        ]
+    if decoded.role != role:
+        return [
+            KeyFinding(
                 "key_role_wrong",
                 "critical",
+                variable,
                 f"{variable} claims role {decoded.role!r} but must claim {role!r}",
             )
-        )
+        ]
+    return []
+
+
+def _issuer_findings(decoded: DecodedKey) -> list[KeyFinding]:
+    variable = decoded.variable
     if decoded.iss is None:
-        found.append(finding("key_iss_missing", "low", f"{variable} has no iss claim; Supabase's keys carry one"))
-    elif decoded.iss != EXPECTED_ISSUER:
-        found.append(
-            finding(
+        return [
+            KeyFinding("key_iss_missing", "low", variable, f"{variable} has no iss claim; Supabase's keys carry one")
+        ]
+    if decoded.iss != EXPECTED_ISSUER:
+        return [
+            KeyFinding(
                 "key_iss_unexpected",
                 "low",
+                variable,
                 f"{variable} has issuer {decoded.iss!r} where Supabase's keys have the standard issuer (older "
                 "Dokploy templates used 'dokploy'); nothing rejects it, re-signing aligns it",
             )
+        ]
+    return []
+
+
+def _time_findings(decoded: DecodedKey, now_ts: float) -> list[KeyFinding]:
+    """An expired or soon expiring key, and an issued-at claim that is missing or in the future."""
+    variable = decoded.variable
+    found: list[KeyFinding] = []
+    if decoded.exp is not None and decoded.exp <= now_ts:
+        found.append(
+            KeyFinding(
+                "key_expired",
+                "critical",
+                variable,
+                f"{variable} expired on {_date(decoded.exp)}: every request with it is rejected; re-sign the keys",
+            )
         )
-    now_ts = now.timestamp()
-    if decoded.exp is not None:
-        if decoded.exp <= now_ts:
-            found.append(
-                finding(
-                    "key_expired",
-                    "critical",
-                    f"{variable} expired on {_date(decoded.exp)}: every request with it is rejected; re-sign the keys",
-                )
+    elif decoded.exp is not None and decoded.exp - now_ts <= EXPIRY_WARNING.total_seconds():
+        found.append(
+            KeyFinding(
+                "key_expiring_soon",
+                "high",
+                variable,
+                f"{variable} expires on {_date(decoded.exp)}, within {EXPIRY_WARNING.days} days; re-sign the keys "
+                "before then",
             )
-        elif decoded.exp - now_ts <= EXPIRY_WARNING.total_seconds():
-            found.append(
-                finding(
-                    "key_expiring_soon",
-                    "high",
-                    f"{variable} expires on {_date(decoded.exp)}, within {EXPIRY_WARNING.days} days; re-sign the keys "
-                    "before then",
-                )
-            )
+        )
     if decoded.iat is None:
-        found.append(finding("key_iat_missing", "medium", f"{variable} has no iat (issued-at) claim"))
+        found.append(KeyFinding("key_iat_missing", "medium", variable, f"{variable} has no iat (issued-at) claim"))
     elif decoded.iat > now_ts + CLOCK_SKEW.total_seconds():
         found.append(
-            finding(
+            KeyFinding(
                 "key_iat_in_future",
                 "medium",
+                variable,
                 f"{variable} claims to be issued on {_date(decoded.iat)}, in the future: a clock is wrong or the key "
                 "was forged; services that check iat reject it",
             )
@@ -408,6 +448,16 @@ def generate_secret(length: int = 64) -> str:
 def generate_jwt_secret() -> str:
     """64 random characters from [A-Za-z0-9_-] (384 bits). No '$', which docker compose would interpolate."""
     return secrets.token_urlsafe(48)
+
+
+def new_keys(jwt_secret: str | None, *, rotate: bool) -> dict[str, str]:
+    """New ANON_KEY and SERVICE_ROLE_KEY signed with ``jwt_secret`` (the stack's own); with ``rotate``, signed with a
+    new JWT_SECRET instead, which comes with them. The variables to set, as one change."""
+    secret = generate_jwt_secret() if rotate else (jwt_secret or "")
+    values = {"ANON_KEY": sign_key(secret, "anon"), "SERVICE_ROLE_KEY": sign_key(secret, "service_role")}
+    if rotate:
+        values["JWT_SECRET"] = secret
+    return values
 
 
 def weak_secret_findings(env: Mapping[str, str]) -> list[KeyFinding]:

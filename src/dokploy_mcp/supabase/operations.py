@@ -11,12 +11,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
+from dokploy_mcp.dokploy.deployments import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.logtext import clean_log_text
-from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.progress import Progress
 from dokploy_mcp.redact import mask_in_text
 from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.errors import ConcurrentChangeError, EnvWriteError
 from dokploy_mcp.supabase.secrets import is_secret
 from dokploy_mcp.supabase.stack import SupabaseStack
 
@@ -25,18 +25,6 @@ if TYPE_CHECKING:
     from dokploy_mcp.dokploy.client import DokployClient
 
 logger = logging.getLogger(__name__)
-
-
-class ConcurrentChangeError(DokployMCPError):
-    """The env changed between the caller's read and this write; nothing was written."""
-
-
-class EnvWriteError(DokployMCPError):
-    """Dokploy did not store the env that was written; ``stored`` is what it holds instead (never shown)."""
-
-    def __init__(self, message: str, *, stored: str) -> None:
-        super().__init__(message)
-        self.stored = stored
 
 
 def secret_masker(*envs: EnvFile) -> Callable[[str], str]:
@@ -86,12 +74,29 @@ async def save_env_and_maybe_redeploy(
         await progress("env saved")
     if not redeploy:
         return None
+    return await deploy_stack(
+        client, stack, title="dokploy-mcp: env update", wait_seconds=wait_seconds, progress=progress, also_mask=new_env
+    )
+
+
+async def deploy_stack(
+    client: DokployClient,
+    stack: SupabaseStack,
+    *,
+    title: str,
+    wait_seconds: float,
+    progress: Progress | None = None,
+    redeploy: bool = True,
+    also_mask: EnvFile | None = None,
+) -> DeployReport:
+    """(Re)deploy the stack and wait for the outcome; the log tail is masked with the stack's secrets (and those of
+    ``also_mask``, an env just written)."""
     outcome = await deploy_and_wait(
         client,
         stack.ref.compose_id,
-        redeploy=True,
-        title="dokploy-mcp: env update",
+        redeploy=redeploy,
+        title=title,
         wait_seconds=wait_seconds,
         on_progress=progress,
     )
-    return report(outcome, log_masker(stack.env, new_env))
+    return report(outcome, log_masker(stack.env, *([also_mask] if also_mask is not None else [])))

@@ -18,20 +18,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 
-from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.deploy import DeployOutcome, deploy_and_wait
+from dokploy_mcp.dokploy.deployments import DeployOutcome, deploy_and_wait
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.kong import GatewayFactory
-from dokploy_mcp.kong.gateway import default_gateway
 from dokploy_mcp.progress import Progress
 from dokploy_mcp.supabase.env import EnvFile
-from dokploy_mcp.supabase.keys import generate_jwt_secret, sign_key
-from dokploy_mcp.supabase.operations import ConcurrentChangeError, EnvWriteError, write_env
+from dokploy_mcp.supabase.errors import ConcurrentChangeError, EnvWriteError, KeyStepError
+from dokploy_mcp.supabase.keys import new_keys
+from dokploy_mcp.supabase.operations import write_env
 from dokploy_mcp.supabase.stack import SupabaseStack
+
+if TYPE_CHECKING:
+    from dokploy_mcp.dokploy.client import DokployClient
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +42,6 @@ Explain = Callable[[DokployMCPError], str]
 
 #: The steps in order; tests inject a failure at each of them.
 STEPS = ("write_env", "redeploy", "verify")
-
-
-def new_keys(env: EnvFile, mode: Mode) -> dict[str, str]:
-    secret = generate_jwt_secret() if mode == "rotate" else (env.get("JWT_SECRET") or "")
-    values = {"ANON_KEY": sign_key(secret, "anon"), "SERVICE_ROLE_KEY": sign_key(secret, "service_role")}
-    if mode == "rotate":
-        values["JWT_SECRET"] = secret
-    return values
 
 
 @dataclass
@@ -74,15 +68,9 @@ class RegenerateOutcome:
         return problem
 
 
-class StepFailed(DokployMCPError):
-    def __init__(self, step: str, message: str) -> None:
-        super().__init__(message)
-        self.step = step
-
-
 def _word(exc: DokployMCPError, explain: Explain) -> str:
     """A step's own message says it all; any other error gets the boundary's explanation."""
-    return str(exc) if isinstance(exc, StepFailed) else explain(exc)
+    return str(exc) if isinstance(exc, KeyStepError) else explain(exc)
 
 
 async def regenerate(
@@ -93,44 +81,15 @@ async def regenerate(
     verify: bool = True,
     wait_seconds: float = 900,
     progress: Progress | None = None,
-    gateway_factory: GatewayFactory = default_gateway,
+    gateway_factory: GatewayFactory,
 ) -> RegenerateOutcome:
     """Apply new keys; on any failure after the write, restore the previous env and redeploy."""
-    if mode == "resign" and not stack.env.get("JWT_SECRET"):
-        raise StepFailed("plan", "JWT_SECRET is missing, so there is nothing to re-sign with: use mode 'rotate'")
-    url = stack.public_url
-    if verify and url is None:
-        raise StepFailed(
-            "plan",
-            "the stack has no kong domain, so the new keys cannot be verified through the gateway; add one with "
-            "manage_domain, or call again with verify=false",
-        )
-    values = new_keys(stack.env, mode)
-    new_env = stack.env.apply(set=values)
-    outcome = RegenerateOutcome(status="done", failed_step=None, new_env=new_env)
-
-    async def note(step: str) -> None:
-        outcome.steps.append(step)
-        if progress is not None:
-            await progress(step)
-
-    try:
-        await write_env(client, stack, new_env)
-    except ConcurrentChangeError as exc:
-        # Someone else changed the env since it was read and nothing was written: writing "the previous env" back
-        # now would throw their change away.
-        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
-        outcome.steps.append("nothing was written: the env someone else saved is left as it is")
+    url = _checked_url(stack, mode, verify)
+    values = new_keys(stack.env.get("JWT_SECRET"), rotate=mode == "rotate")
+    outcome = RegenerateOutcome(status="done", failed_step=None, new_env=stack.env.apply(set=values))
+    if not await _write(client, stack, outcome, wait_seconds):
         return outcome
-    except DokployMCPError as exc:
-        # The write may have landed although the call failed, or Dokploy stored something else: the restore
-        # below puts the previous env back when the stored one differs from it.
-        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
-        # What Dokploy made of our write counts as ours: restoring over it is safe.
-        mangled = exc.stored if isinstance(exc, EnvWriteError) else None
-        await _restore(client, stack, outcome, redeploy=False, wait_seconds=wait_seconds, also_ours=mangled)
-        return outcome
-    await note("env written")
+    await _note(outcome, progress, "env written")
     step = "redeploy"
     try:
         deployed = await deploy_and_wait(
@@ -143,19 +102,63 @@ async def regenerate(
         )
         outcome.deploy = deployed
         if not deployed.succeeded:
-            raise StepFailed("redeploy", f"the redeploy ended {deployed.status}")
-        await note("redeployed")
+            raise KeyStepError("redeploy", f"the redeploy ended {deployed.status}")
+        await _note(outcome, progress, "redeployed")
         step = "verify"
         if verify and url is not None:
             async with gateway_factory(url, SecretStr(values["ANON_KEY"]), SecretStr(values["SERVICE_ROLE_KEY"])) as gw:
                 check = await gw.verify_keys()
             if not check.ok:
-                raise StepFailed("verify", "the new keys did not pass the gateway check: " + "; ".join(check.details))
-            await note("verified through kong")
+                raise KeyStepError("verify", "the new keys did not pass the gateway check: " + "; ".join(check.details))
+            await _note(outcome, progress, "verified through kong")
     except DokployMCPError as exc:
         outcome.status, outcome.failed_step, outcome.failure = "rolled_back", step, exc
         await _restore(client, stack, outcome, redeploy=True, wait_seconds=wait_seconds)
     return outcome
+
+
+def _checked_url(stack: SupabaseStack, mode: Mode, verify: bool) -> str | None:
+    """The stack's public URL, to verify the new keys through; KeyStepError ("plan") when the keys cannot be made or
+    checked as asked."""
+    if mode == "resign" and not stack.env.get("JWT_SECRET"):
+        raise KeyStepError("plan", "JWT_SECRET is missing, so there is nothing to re-sign with: use mode 'rotate'")
+    url = stack.public_url
+    if verify and url is None:
+        raise KeyStepError(
+            "plan",
+            "the stack has no kong domain, so the new keys cannot be verified through the gateway; add one with "
+            "manage_domain, or call again with verify=false",
+        )
+    return url
+
+
+async def _note(outcome: RegenerateOutcome, progress: Progress | None, step: str) -> None:
+    outcome.steps.append(step)
+    if progress is not None:
+        await progress(step)
+
+
+async def _write(client: DokployClient, stack: SupabaseStack, outcome: RegenerateOutcome, wait_seconds: float) -> bool:
+    """Write the new env; True when it is stored. A failure is recorded in ``outcome`` (and the previous env put back
+    where the write may have landed)."""
+    assert outcome.new_env is not None
+    try:
+        await write_env(client, stack, outcome.new_env)
+    except ConcurrentChangeError as exc:
+        # Someone else changed the env since it was read and nothing was written: writing "the previous env" back
+        # now would throw their change away.
+        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
+        outcome.steps.append("nothing was written: the env someone else saved is left as it is")
+        return False
+    except DokployMCPError as exc:
+        # The write may have landed although the call failed, or Dokploy stored something else: the restore
+        # below puts the previous env back when the stored one differs from it.
+        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
+        # What Dokploy made of our write counts as ours: restoring over it is safe.
+        mangled = exc.stored if isinstance(exc, EnvWriteError) else None
+        await _restore(client, stack, outcome, redeploy=False, wait_seconds=wait_seconds, also_ours=mangled)
+        return False
+    return True
 
 
 async def _restore(
@@ -183,10 +186,10 @@ async def _restore(
             await client.compose_save_environment(stack.ref.compose_id, previous)
             restored = await client.compose_one(stack.ref.compose_id)
             if (restored.env or "").rstrip("\r\n") != previous.rstrip("\r\n"):
-                raise StepFailed("restore", "Dokploy did not store the previous env")
+                raise KeyStepError("restore", "Dokploy did not store the previous env")
             outcome.steps.append("previous env restored")
         else:
-            raise StepFailed(
+            raise KeyStepError(
                 "restore",
                 "the env was changed by someone else meanwhile; it was left as they wrote it: check it with "
                 "dokploy_validate_config",

@@ -26,7 +26,8 @@ logs are masked the same way; this module decides which variables are secret and
 from __future__ import annotations
 
 from dokploy_mcp.redact import mask, mask_in_text, mask_url_credentials
-from dokploy_mcp.supabase.env import EnvFile, EnvLine
+from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.envparse import EnvLine
 
 PUBLIC_KEYS = frozenset({"ANON_KEY", "SUPABASE_ANON_KEY", "SUPABASE_PUBLISHABLE_KEY", "ANON_KEY_ASYMMETRIC"})
 SECRET_KEYS = frozenset(

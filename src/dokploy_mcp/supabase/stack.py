@@ -22,8 +22,9 @@ from dokploy_mcp import redact
 from dokploy_mcp.config import DokployServers
 from dokploy_mcp.dokploy.errors import DokployNotFoundError
 from dokploy_mcp.dokploy.models import Compose, Deployment, Domain, Project
-from dokploy_mcp.errors import DokployMCPError, InputError
+from dokploy_mcp.errors import InputError
 from dokploy_mcp.supabase.env import EnvFile
+from dokploy_mcp.supabase.errors import NotASupabaseStackError, StackNotFoundError
 from dokploy_mcp.supabase.secrets import is_secret
 
 if TYPE_CHECKING:
@@ -42,14 +43,6 @@ _COMPOSE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-
-class StackNotFoundError(DokployMCPError):
-    """No compose matches the address; the message lists what exists."""
-
-
-class NotASupabaseStackError(DokployMCPError):
-    """The compose exists but is not made from the Supabase template."""
 
 
 @dataclass(frozen=True)
@@ -165,14 +158,7 @@ async def resolve(
 
 def compose_services(compose: Compose) -> list[str]:
     """The service names of the compose file (empty when it does not parse)."""
-    import yaml
-
-    try:
-        document = yaml.safe_load(compose.compose_file or "")
-    except yaml.YAMLError:
-        return []
-    services = document.get("services") if isinstance(document, dict) else None
-    return sorted(str(name) for name in services) if isinstance(services, dict) else []
+    return sorted(compose.service_specs())
 
 
 def is_supabase(compose: Compose) -> bool:

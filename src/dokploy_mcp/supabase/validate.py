@@ -20,6 +20,7 @@ from dokploy_mcp.errors import NextStep
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.keys import SECRET_RULES, KeyFinding, Severity, check_keys, weak_secret_findings
 from dokploy_mcp.supabase.secrets import is_secret
+from dokploy_mcp.supabase.stack import SupabaseStack
 from dokploy_mcp.supabase.variables import GENERATABLE, REQUIRED
 
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -176,58 +177,67 @@ class Validator:
             )
         for name in URL_VARIABLES:
             value = self.values.get(name)
-            if not value:
-                continue
-            if public_url and value.rstrip("/") != public_url.rstrip("/"):
-                if domain is not None and not domain.https and value.rstrip("/") == _with_scheme(public_url, "https"):
-                    # Only the scheme differs and the variable asks for https: serve the domain over https (which
-                    # keeps the URL variables in step) rather than downgrade the variables to plain http.
-                    fix = self.call("manage_domain", action="update", https=True)
-                    detail = "uses https, but the kong domain is served over plain http"
-                elif value.rstrip("/") == _with_scheme(public_url, "http"):
-                    fix = self.call("dokploy_update_env", set=dict.fromkeys(URL_VARIABLES, public_url))
-                    detail = "uses plain http, but the kong domain is served over https"
-                else:
-                    fix = self.call("dokploy_update_env", set=dict.fromkeys(URL_VARIABLES, public_url))
-                    detail = "does not match the kong domain the stack is served on (scheme and host)"
-                self.add(
-                    "url_mismatch",
-                    "high",
-                    name,
-                    f"{name} {detail}; clients and auth e-mails will point to the wrong address",
-                    fix,
-                )
-            elif value.startswith("http://") and not _is_local(value):
-                self.add(
-                    "public_url_http",
-                    "medium",
-                    name,
-                    f"{name} uses plain http: keys and sessions cross the network unencrypted",
-                    self.call("manage_domain", action="update", https=True)
-                    if domain is not None
-                    else self.call("dokploy_update_env", set={name: "https://" + value.removeprefix("http://")}),
-                )
+            if value:
+                self._url_variable(name, value, domain, public_url)
+        self._site_url()
+        self._redirect_urls()
+
+    def _url_variable(self, name: str, value: str, domain: Domain | None, public_url: str | None) -> None:
+        if public_url and value.rstrip("/") != public_url.rstrip("/"):
+            if domain is not None and not domain.https and value.rstrip("/") == _with_scheme(public_url, "https"):
+                # Only the scheme differs and the variable asks for https: serve the domain over https (which
+                # keeps the URL variables in step) rather than downgrade the variables to plain http.
+                fix = self.call("manage_domain", action="update", https=True)
+                detail = "uses https, but the kong domain is served over plain http"
+            elif value.rstrip("/") == _with_scheme(public_url, "http"):
+                fix = self.call("dokploy_update_env", set=dict.fromkeys(URL_VARIABLES, public_url))
+                detail = "uses plain http, but the kong domain is served over https"
+            else:
+                fix = self.call("dokploy_update_env", set=dict.fromkeys(URL_VARIABLES, public_url))
+                detail = "does not match the kong domain the stack is served on (scheme and host)"
+            self.add(
+                "url_mismatch",
+                "high",
+                name,
+                f"{name} {detail}; clients and auth e-mails will point to the wrong address",
+                fix,
+            )
+        elif value.startswith("http://") and not _is_local(value):
+            self.add(
+                "public_url_http",
+                "medium",
+                name,
+                f"{name} uses plain http: keys and sessions cross the network unencrypted",
+                self.call("manage_domain", action="update", https=True)
+                if domain is not None
+                else self.call("dokploy_update_env", set={name: "https://" + value.removeprefix("http://")}),
+            )
+
+    def _site_url(self) -> None:
         site = self.values.get("SITE_URL")
-        if site is not None:
-            if _is_local(site):
-                self.add(
-                    "site_url_localhost",
-                    "medium",
-                    "SITE_URL",
-                    "SITE_URL (your application's URL, where auth sends users back after sign-in and e-mail "
-                    "links) is still localhost",
-                    self.call(
-                        "dokploy_update_env", placeholders=["set.SITE_URL"], set={"SITE_URL": "https://app.example.com"}
-                    ),
-                )
-            elif site.startswith("http://"):
-                self.add(
-                    "site_url_http",
-                    "low",
-                    "SITE_URL",
-                    "SITE_URL uses plain http; in production your application should be served over https",
-                    self.call("dokploy_update_env", set={"SITE_URL": "https://" + site.removeprefix("http://")}),
-                )
+        if site is None:
+            return
+        if _is_local(site):
+            self.add(
+                "site_url_localhost",
+                "medium",
+                "SITE_URL",
+                "SITE_URL (your application's URL, where auth sends users back after sign-in and e-mail "
+                "links) is still localhost",
+                self.call(
+                    "dokploy_update_env", placeholders=["set.SITE_URL"], set={"SITE_URL": "https://app.example.com"}
+                ),
+            )
+        elif site.startswith("http://"):
+            self.add(
+                "site_url_http",
+                "low",
+                "SITE_URL",
+                "SITE_URL uses plain http; in production your application should be served over https",
+                self.call("dokploy_update_env", set={"SITE_URL": "https://" + site.removeprefix("http://")}),
+            )
+
+    def _redirect_urls(self) -> None:
         redirects = [u.strip() for u in (self.values.get("ADDITIONAL_REDIRECT_URLS") or "").split(",") if u.strip()]
         local = [u for u in redirects if _is_local(u)]
         if local:
@@ -348,3 +358,17 @@ def validate_env(
     validator.mail()
     validator.server(domain, settings, server_ip)
     return validator.report()
+
+
+def validate_stack(stack: SupabaseStack, settings: WebServerSettings) -> ValidationReport:
+    """Check a stack as Dokploy holds it: its env against its compose file and kong domain, and the server's web
+    settings (Let's Encrypt e-mail, server IP)."""
+    return validate_env(
+        stack.env,
+        address=stack.ref.address,
+        compose_file=stack.compose.compose_file,
+        domain=stack.kong_domain,
+        public_url=stack.public_url,
+        settings=settings,
+        server_ip=settings.server_ip or "",
+    )

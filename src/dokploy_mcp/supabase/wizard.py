@@ -19,35 +19,35 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, is_supported_dokploy
-from dokploy_mcp.dokploy.deploy import DeployReport, deploy_and_wait, report
+from dokploy_mcp.dokploy.deployments import DeployReport
 from dokploy_mcp.dokploy.errors import DokployAPIError
-from dokploy_mcp.dokploy.models import LETS_ENCRYPT_EMAIL_MISSING, Compose, Project
+from dokploy_mcp.dokploy.models import Compose, Project
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.kong import GatewayFactory
 from dokploy_mcp.progress import Progress
-from dokploy_mcp.supabase.domains import validate_host
-from dokploy_mcp.supabase.env import control_character
-from dokploy_mcp.supabase.keys import check_keys, generate_jwt_secret, sign_key
-from dokploy_mcp.supabase.operations import EnvWriteError, log_masker, write_env
+from dokploy_mcp.supabase.domains import certificate_note, put_domain, validate_host
+from dokploy_mcp.supabase.envquote import control_character
+from dokploy_mcp.supabase.errors import DeployFailedError, EnvWriteError, TemplateUnavailableError
+from dokploy_mcp.supabase.keys import check_keys, new_keys
+from dokploy_mcp.supabase.operations import deploy_stack, write_env
+from dokploy_mcp.supabase.secrets import shown
 from dokploy_mcp.supabase.stack import (
-    KONG_PORT,
-    KONG_SERVICE,
     StackRef,
     SupabaseStack,
     is_supabase,
     kong_domains,
 )
-from dokploy_mcp.supabase.validate import ValidationReport, validate_env
+from dokploy_mcp.supabase.validate import ValidationReport, validate_stack
 
 if TYPE_CHECKING:
     # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
-    from dokploy_mcp.dokploy.client import CertificateType, DokployClient
+    from dokploy_mcp.dokploy.client import DokployClient
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ async def run_wizard(
     spec: WizardInput,
     *,
     progress: Progress | None = None,
-    gateway_factory: GatewayFactory | None = None,
+    gateway_factory: GatewayFactory,
 ) -> WizardResult:
     _refuse_control_characters(spec)
     slug = dns_safe(spec.project)
@@ -284,72 +284,80 @@ async def _stack(client: DokployClient, run: _Run, server: str, spec: WizardInpu
             None,
         )
         if existing is not None:
-            compose = await client.compose_one(existing.compose_id)
-            if not is_supabase(compose) and _unfinished_import(compose):
-                # An earlier run created the compose but the import did not complete: finish it.
-                if not spec.template_dir:
-                    raise InputError(
-                        f"project {run.project.name!r} has an empty compose {compose.name!r} left by an earlier run "
-                        "whose template import did not complete: call again with the same template_dir to finish "
-                        "it, or delete that compose in Dokploy",
-                        field="template_dir",
-                    )
-                await _import_template(client, compose.compose_id, spec.template_dir)
-                compose = await client.compose_one(compose.compose_id)
-            elif not is_supabase(compose):
-                raise InputError(
-                    f"project {run.project.name!r} already has a compose named {spec.stack_name!r} that is not a "
-                    "Supabase stack; choose another stack_name",
-                    field="stack_name",
-                )
-            run.already_deployed = bool(compose.deployments)
+            compose = await _reuse_stack(client, run, spec, existing.compose_id)
         elif spec.template_dir:
-            compose_yaml, template_toml = await _read_template_dir(spec.template_dir)
-            created = await client.compose_create(
-                spec.stack_name,
-                run.environment_id,
-                server_id=spec.server_id,
-                source_type="raw",
-                description=WIZARD_DESCRIPTION,
-            )
-            await client.compose_import_template(created.compose_id, compose_yaml, template_toml)
-            compose = await client.compose_one(created.compose_id)
+            compose = await _import_offline(client, run.environment_id, spec, spec.template_dir)
         else:
-            try:
-                created = await client.compose_deploy_template(
-                    run.environment_id, TEMPLATE_ID, server_id=spec.server_id, base_url=spec.template_mirror
-                )
-            except DokployAPIError as exc:
-                if exc.status < 500:
-                    raise
-                source = f"the mirror {spec.template_mirror}" if spec.template_mirror else "Dokploy's catalogue"
-                raise TemplateUnavailableError(source, exc) from exc
-            if created.name != spec.stack_name:
-                try:
-                    await client.compose_update(created.compose_id, name=spec.stack_name)
-                except DokployMCPError:
-                    # Under the template's name the compose would not be found on resume, and a second one would be
-                    # made: remove this new, never deployed one before reporting the failure.
-                    await _delete_quietly(client, created.compose_id)
-                    raise
-            compose = await client.compose_one(created.compose_id)
+            compose = await _deploy_template(client, run.environment_id, spec)
         ref = StackRef(server, compose.compose_id, run.project.name, _environment_name(run), compose.name)
         run.stack = SupabaseStack.from_compose(ref, compose)
         run.result.compose_id = compose.compose_id
         run.result.stack = ref.address
 
 
+async def _reuse_stack(client: DokployClient, run: _Run, spec: WizardInput, compose_id: str) -> Compose:
+    """The project's compose of that name, reused: an import an earlier run left unfinished is completed, and a
+    compose that is not a Supabase stack is refused."""
+    assert run.project is not None
+    compose = await client.compose_one(compose_id)
+    if not is_supabase(compose) and _unfinished_import(compose):
+        # An earlier run created the compose but the import did not complete: finish it.
+        if not spec.template_dir:
+            raise InputError(
+                f"project {run.project.name!r} has an empty compose {compose.name!r} left by an earlier run "
+                "whose template import did not complete: call again with the same template_dir to finish "
+                "it, or delete that compose in Dokploy",
+                field="template_dir",
+            )
+        await _import_template(client, compose.compose_id, spec.template_dir)
+        compose = await client.compose_one(compose.compose_id)
+    elif not is_supabase(compose):
+        raise InputError(
+            f"project {run.project.name!r} already has a compose named {spec.stack_name!r} that is not a "
+            "Supabase stack; choose another stack_name",
+            field="stack_name",
+        )
+    run.already_deployed = bool(compose.deployments)
+    return compose
+
+
+async def _import_offline(client: DokployClient, environment_id: str, spec: WizardInput, template_dir: str) -> Compose:
+    """A new raw compose with the template imported from ``template_dir`` (no internet needed)."""
+    compose_yaml, template_toml = await _read_template_dir(template_dir)
+    created = await client.compose_create(
+        spec.stack_name,
+        environment_id,
+        server_id=spec.server_id,
+        source_type="raw",
+        description=WIZARD_DESCRIPTION,
+    )
+    await client.compose_import_template(created.compose_id, compose_yaml, template_toml)
+    return await client.compose_one(created.compose_id)
+
+
+async def _deploy_template(client: DokployClient, environment_id: str, spec: WizardInput) -> Compose:
+    """A new compose from the Supabase template of Dokploy's catalogue (or a mirror), named ``spec.stack_name``."""
+    try:
+        created = await client.compose_deploy_template(
+            environment_id, TEMPLATE_ID, server_id=spec.server_id, base_url=spec.template_mirror
+        )
+    except DokployAPIError as exc:
+        if exc.status < 500:
+            raise
+        source = f"the mirror {spec.template_mirror}" if spec.template_mirror else "Dokploy's catalogue"
+        raise TemplateUnavailableError(source, exc) from exc
+    if created.name != spec.stack_name:
+        try:
+            await client.compose_update(created.compose_id, name=spec.stack_name)
+        except DokployMCPError:
+            # Under the template's name the compose would not be found on resume, and a second one would be
+            # made: remove this new, never deployed one before reporting the failure.
+            await _delete_quietly(client, created.compose_id)
+            raise
+    return await client.compose_one(created.compose_id)
+
+
 WIZARD_DESCRIPTION = "Supabase (dokploy-mcp setup wizard)"
-
-
-class TemplateUnavailableError(DokployMCPError):
-    """Dokploy could not fetch the Supabase template from ``source`` (its catalogue, or a mirror) because of
-    ``cause``, Dokploy's own error: the host may not reach the internet (template_dir imports offline)."""
-
-    def __init__(self, source: str, cause: DokployMCPError) -> None:
-        super().__init__(f"Dokploy could not get the Supabase template from {source} ({cause})")
-        self.source = source
-        self.cause = cause
 
 
 def _unfinished_import(compose: Compose) -> bool:
@@ -434,11 +442,7 @@ async def _fix_env(client: DokployClient, run: _Run, spec: WizardInput, domain: 
         key_problems = [f for f in check_keys(env.as_dict()) if f.severity == "critical"]
         if key_problems:
             secret_bad = any(f.variable == "JWT_SECRET" for f in key_problems)
-            secret = generate_jwt_secret() if secret_bad else (env.get("JWT_SECRET") or "")
-            if secret_bad:
-                values["JWT_SECRET"] = secret
-            values["ANON_KEY"] = sign_key(secret, "anon")
-            values["SERVICE_ROLE_KEY"] = sign_key(secret, "service_role")
+            values |= new_keys(env.get("JWT_SECRET"), rotate=secret_bad)
             run.result.warnings.append(
                 "the stack's keys were broken (" + ", ".join(sorted({f.code for f in key_problems})) + "): new keys "
                 "were signed" + (" with a new JWT_SECRET" if secret_bad else "")
@@ -466,32 +470,15 @@ async def _domain(client: DokployClient, run: _Run, spec: WizardInput, domain: s
     async with run.step("domain"):
         if domain is None:
             return
-        certificate = "letsencrypt" if spec.https else "none"
         existing = kong_domains(run.stack.compose.domains)
-        if existing:
-            current = existing[0]
-            if current.host != domain or current.https != spec.https or current.certificate_type != certificate:
-                await client.domain_update(
-                    current.domain_id,
-                    host=domain,
-                    https=spec.https,
-                    certificate_type=cast("CertificateType", certificate),
-                    service_name=KONG_SERVICE,
-                    port=KONG_PORT,
-                )
-        else:
-            await client.domain_create(
-                host=domain,
-                compose_id=run.stack.ref.compose_id,
-                service_name=KONG_SERVICE,
-                port=KONG_PORT,
-                https=spec.https,
-                certificate_type=cast("CertificateType", certificate),
-            )
-        if spec.https:
-            settings = await client.settings_get_web_server_settings()
-            if not settings.can_issue_certificates:
-                run.result.warnings.append(LETS_ENCRYPT_EMAIL_MISSING)
+        current = existing[0] if existing else None
+        wanted = (domain, spec.https, "letsencrypt" if spec.https else "none")
+        # The template's kong domain is pointed at the host (never a second one), and left alone when it already is.
+        if current is None or (current.host, current.https, current.certificate_type) != wanted:
+            await put_domain(client, run.stack.ref.compose_id, current, domain, spec.https)
+        note = await certificate_note(client, spec.https)
+        if note is not None:
+            run.result.warnings.append(note)
         compose = await client.compose_one(run.stack.ref.compose_id)
         run.stack = SupabaseStack.from_compose(run.stack.ref, compose)
 
@@ -499,24 +486,22 @@ async def _domain(client: DokployClient, run: _Run, spec: WizardInput, domain: s
 async def _deploy(client: DokployClient, run: _Run, spec: WizardInput) -> None:
     assert run.stack is not None
     async with run.step("deploy"):
-        outcome = await deploy_and_wait(
+        run.result.deploy = await deploy_stack(
             client,
-            run.stack.ref.compose_id,
+            run.stack,
             redeploy=run.already_deployed,
             title="dokploy-mcp: setup wizard",
             wait_seconds=spec.wait_seconds,
-            on_progress=run.progress,
+            progress=run.progress,
         )
-        run.result.deploy = report(outcome, log_masker(run.stack.env))
-        if not outcome.succeeded:
-            raise _DeployFailed(f"the deploy ended {outcome.status}; its log tail is in `deploy.log_tail`")
+        if run.result.deploy.status != "done":
+            raise DeployFailedError(
+                f"the deploy ended {run.result.deploy.status}; its log tail is in `deploy.log_tail`",
+                status=run.result.deploy.status,
+            )
 
 
-class _DeployFailed(DokployMCPError):
-    pass
-
-
-async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory | None) -> None:
+async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory) -> None:
     assert run.stack is not None
     async with run.step("probe"):
         url = run.stack.public_url
@@ -525,11 +510,8 @@ async def _probe(run: _Run, spec: WizardInput, gateway_factory: GatewayFactory |
             run.result.status = "deployed_unverified"
             run.result.probe.append("not probed" if not spec.probe else "no public URL or keys to probe with")
             return
-        from dokploy_mcp.kong.gateway import default_gateway
-
-        factory = gateway_factory or default_gateway
         try:
-            async with factory(url, SecretStr(anon), SecretStr(service)) as gateway:
+            async with gateway_factory(url, SecretStr(anon), SecretStr(service)) as gateway:
                 check = await gateway.verify_keys()
         except DokployMCPError as exc:
             run.result.status = "deployed_unverified"
@@ -543,22 +525,11 @@ async def _report(client: DokployClient, run: _Run) -> None:
     assert run.stack is not None
     async with run.step("report"):
         settings = await client.settings_get_web_server_settings()
-        stack = run.stack
-        run.result.findings = validate_env(
-            stack.env,
-            address=stack.ref.address,
-            compose_file=stack.compose.compose_file,
-            domain=stack.kong_domain,
-            public_url=stack.public_url,
-            settings=settings,
-            server_ip=settings.server_ip or "",
-        )
-        run.result.credentials = credentials(stack, run.reveal)
+        run.result.findings = validate_stack(run.stack, settings)
+        run.result.credentials = credentials(run.stack, run.reveal)
 
 
 def credentials(stack: SupabaseStack, reveal: bool) -> Credentials:
-    from dokploy_mcp.supabase.secrets import shown
-
     url = stack.public_url
     return Credentials(
         api_url=url,

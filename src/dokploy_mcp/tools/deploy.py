@@ -7,24 +7,35 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from dokploy_mcp.dokploy.deploy import DeployReport
+from dokploy_mcp.dokploy.deployments import DeployReport
 from dokploy_mcp.explain import explain
-from dokploy_mcp.registry import ToolSpec
-from dokploy_mcp.services import stacks
+from dokploy_mcp.registry import Handler, ToolSpec
+from dokploy_mcp.services import setup, stacks
 from dokploy_mcp.supabase.inventory import ServerInventory
+from dokploy_mcp.supabase.secrets import shown
+from dokploy_mcp.supabase.stack import domain_url
 from dokploy_mcp.supabase.validate import ValidationReport
-from dokploy_mcp.supabase.wizard import SmtpSettings, WizardResult
+from dokploy_mcp.supabase.wizard import WizardInput, WizardResult
 from dokploy_mcp.tools.args import (
     MAX_ADDRESS_CHARS,
     MAX_ENV_CHARS,
     MAX_HOST_CHARS,
-    MAX_PATH_CHARS,
-    MAX_URL_CHARS,
     MAX_VARIABLES,
     ConfirmToken,
+    DeployWaitArg,
+    LetsEncryptArg,
+    ProjectArg,
+    PublicHostArg,
     RedeployArg,
+    RemoteServerIdArg,
     RevealArg,
+    ServerNameArg,
+    SiteUrlArg,
+    SmtpArg,
     StackArg,
+    StackNameArg,
+    TemplateDirArg,
+    TemplateMirrorArg,
     VariableName,
     WaitArg,
 )
@@ -52,14 +63,7 @@ async def dokploy_list_instances(
 ) -> InstanceList:
     """List every Supabase stack on the configured Dokploy servers: address, path, status, public URL and last
     deployment. Use an `address` from here as the `stack` argument of the other tools."""
-    from dokploy_mcp.errors import InputError
-    from dokploy_mcp.supabase.inventory import list_instances
-
-    rt = runtime(ctx)
-    if server is not None and server not in rt.servers.servers:
-        known = ", ".join(sorted(rt.servers.servers))
-        raise InputError(f"no Dokploy server named {server!r}; configured: {known}", field="server")
-    servers = await list_instances(rt.servers, rt.dokploy, server)
+    servers = await stacks.list_stacks(runtime(ctx), server)
     for inventory in servers:
         inventory.explain_errors(explain)
     return InstanceList(servers=servers, total=sum(len(s.stacks) for s in servers))
@@ -84,27 +88,7 @@ async def dokploy_validate_config(
 ) -> ValidationReport:
     """Check a Supabase stack's configuration: keys against JWT_SECRET, weak or example secrets, URLs vs the domain,
     SITE_URL, SMTP, missing variables, server IP, Let's Encrypt. Each finding names the tool call that fixes it."""
-    from dokploy_mcp.errors import InputError
-    from dokploy_mcp.supabase.env import EnvFile
-    from dokploy_mcp.supabase.stack import open_stack
-    from dokploy_mcp.supabase.validate import validate_env
-
-    if (stack is None) == (env_text is None):
-        raise InputError("give exactly one of stack or env_text", field="stack" if stack is None else "env_text")
-    if env_text is not None:
-        return validate_env(EnvFile.parse(env_text))
-    rt = runtime(ctx)
-    client, found = await open_stack(stack or "", rt.servers, rt.dokploy)
-    settings = await client.settings_get_web_server_settings()
-    return validate_env(
-        found.env,
-        address=found.ref.address,
-        compose_file=found.compose.compose_file,
-        domain=found.kong_domain,
-        public_url=found.public_url,
-        settings=settings,
-        server_ip=settings.server_ip or "",
-    )
+    return await stacks.validate_config(runtime(ctx), stack, env_text)
 
 
 class EnvChangeView(BaseModel):
@@ -149,42 +133,38 @@ async def dokploy_update_env(
 ) -> EnvUpdateResult:
     """Set, unset or generate variables of a Supabase stack's env with a masked diff; dry_run previews. Keys and
     JWT_SECRET are refused here (use dokploy_regenerate_keys); URL variables are kept in step."""
-    from dokploy_mcp.supabase.envupdate import plan_env_update
-    from dokploy_mcp.supabase.operations import save_env_and_maybe_redeploy
-    from dokploy_mcp.supabase.stack import open_stack
-
-    rt = runtime(ctx)
-    client, found = await open_stack(stack, rt.servers, rt.dokploy)
-    plan = plan_env_update(found.env, set_values=set, unset=unset, generate=generate)
-    result = EnvUpdateResult(
-        stack=found.ref.address,
+    request = stacks.EnvRequest(
+        set_values=set, unset=unset, generate=generate, dry_run=dry_run, redeploy=redeploy, wait_seconds=wait_seconds
+    )
+    outcome = await stacks.update_env(runtime(ctx), stack, request, _progress(ctx))
+    notes = outcome.notes
+    if outcome.status == "unchanged":
+        notes.append("nothing to change: the env already has these values")
+    return EnvUpdateResult(
+        stack=outcome.address,
         dry_run=dry_run,
-        saved=False,
-        changes=[_view(change, reveal) for change in plan.changes],
-        notes=plan.notes,
+        saved=outcome.status == "saved",
+        changes=[_view(change, reveal) for change in outcome.changes],
+        notes=notes,
+        redeploy=outcome.redeploy,
+        next_step=_env_next_step(outcome, redeploy),
     )
-    if dry_run or not plan.changed:
-        if not plan.changed:
-            result.notes.append("nothing to change: the env already has these values")
-        return result
-    outcome = await save_env_and_maybe_redeploy(
-        client, found, plan.after, redeploy=redeploy, wait_seconds=wait_seconds, progress=_progress(ctx)
-    )
-    result.saved = True
-    result.redeploy = outcome
+
+
+def _env_next_step(outcome: stacks.EnvOutcome, redeploy: bool) -> str | None:
+    if outcome.status != "saved":
+        return None
     if not redeploy:
-        result.next_step = (
+        return (
             "the change is saved but not applied: the stack reads its env when it is deployed; call again with "
             "redeploy=true, or redeploy later"
         )
-    elif outcome is not None and outcome.status != "done":
-        result.next_step = "the redeploy did not finish in done: read log_tail, then dokploy_get_logs for the services"
-    return result
+    if outcome.redeploy is not None and outcome.redeploy.status != "done":
+        return "the redeploy did not finish in done: read log_tail, then dokploy_get_logs for the services"
+    return None
 
 
 def _view(change: EnvChange, reveal: bool) -> EnvChangeView:
-    from dokploy_mcp.supabase.secrets import shown
-
     return EnvChangeView(
         variable=change.key,
         change=change.kind,
@@ -229,8 +209,6 @@ class DomainResult(BaseModel):
 
 
 def _domain_view(domain: Domain) -> DomainView:
-    from dokploy_mcp.supabase.stack import domain_url
-
     return DomainView(
         domain_id=domain.domain_id,
         host=domain.host,
@@ -350,8 +328,6 @@ async def dokploy_regenerate_keys(
 ) -> RegenerateResult:
     """Repair a Supabase stack's keys: sign new ones (resign) or rotate JWT_SECRET too, write the env, redeploy and
     verify through kong; any failure restores the previous env. Call without confirm_token to preview."""
-    from dokploy_mcp.supabase.secrets import shown
-
     request = stacks.KeysRequest(mode=mode, verify=verify, wait_seconds=wait_seconds, confirm_token=confirm_token)
     outcome = await stacks.regenerate_keys(runtime(ctx), stack, request, _progress(ctx))
     changes = ["ANON_KEY", "SERVICE_ROLE_KEY"] + (["JWT_SECRET"] if mode == "rotate" else [])
@@ -405,76 +381,21 @@ def _keys_next_step(outcome: stacks.KeysOutcome) -> str | None:
 
 async def dokploy_setup_wizard(
     ctx: ToolContext,
-    project: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=MAX_ADDRESS_CHARS,
-            description="project name; made DNS-safe for Dokploy, the original kept as its description",
-        ),
-    ],
-    stack_name: Annotated[
-        str, Field(min_length=1, max_length=63, description="name of the stack's compose")
-    ] = "supabase",
-    domain: Annotated[
-        str | None,
-        Field(
-            max_length=MAX_HOST_CHARS,
-            description="public host name of the API and Studio, e.g. api.example.com (DNS must point at the "
-            "Dokploy server); default: keep the sslip.io name Dokploy generates",
-        ),
-    ] = None,
-    https: Annotated[bool, Field(description="serve the domain over https with Let's Encrypt")] = True,
-    site_url: Annotated[
-        str | None,
-        Field(
-            max_length=MAX_URL_CHARS,
-            description="your application's URL, where auth sends users back, e.g. https://app.example.com",
-        ),
-    ] = None,
-    smtp: Annotated[
-        SmtpSettings | None, Field(description="mail server for auth e-mails; without it confirmations are not sent")
-    ] = None,
-    server: Annotated[
-        str | None,
-        Field(
-            max_length=MAX_ADDRESS_CHARS,
-            description="the Dokploy server (a name from the instances file); default: the default one",
-        ),
-    ] = None,
-    server_id: Annotated[
-        str | None,
-        Field(
-            max_length=MAX_ADDRESS_CHARS,
-            description="Dokploy's id of a remote server to deploy on; default: the Dokploy host",
-        ),
-    ] = None,
-    template_mirror: Annotated[
-        str | None,
-        Field(
-            max_length=MAX_URL_CHARS,
-            description="base URL of a Dokploy templates mirror, when the host cannot reach the catalogue",
-        ),
-    ] = None,
-    template_dir: Annotated[
-        str | None,
-        Field(
-            max_length=MAX_PATH_CHARS,
-            description="a folder on this MCP server's machine with docker-compose.yml and template.toml: imported "
-            "offline",
-        ),
-    ] = None,
-    wait_seconds: Annotated[
-        float, Field(ge=30, le=3600, description="seconds to wait for the deploy (first pulls take minutes)")
-    ] = 1200,
+    project: ProjectArg,
+    stack_name: StackNameArg = "supabase",
+    domain: PublicHostArg = None,
+    https: LetsEncryptArg = True,
+    site_url: SiteUrlArg = None,
+    smtp: SmtpArg = None,
+    server: ServerNameArg = None,
+    server_id: RemoteServerIdArg = None,
+    template_mirror: TemplateMirrorArg = None,
+    template_dir: TemplateDirArg = None,
+    wait_seconds: DeployWaitArg = 1200,
     reveal: RevealArg = False,
 ) -> WizardResult:
     """Deploy a Supabase stack on Dokploy end to end: project, stack from the template, env fixes, domain, deploy,
     wait, probe through kong; returns URLs and credentials. Run again with the same project to resume."""
-    from dokploy_mcp.supabase.wizard import WizardInput, run_wizard
-
-    rt = runtime(ctx)
-    client = await rt.dokploy(server)
     spec = WizardInput(
         project=project,
         stack_name=stack_name,
@@ -488,62 +409,23 @@ async def dokploy_setup_wizard(
         wait_seconds=wait_seconds,
         reveal=reveal,
     )
-    result = await run_wizard(
-        client, rt.servers.get(server).name, spec, progress=_progress(ctx), gateway_factory=rt.gateway_factory
-    )
+    result = await setup.setup_stack(runtime(ctx), server, spec, _progress(ctx))
     result.explain_errors(explain)
     return result
 
 
+def _spec(name: str, title: str, handler: Handler, *, read_only: bool = False, destructive: bool = False) -> ToolSpec:
+    # None is idempotent: each call that changes Dokploy writes, deploys or signs anew.
+    return ToolSpec(name, title, "deploy", handler, read_only=read_only, destructive=destructive, idempotent=False)
+
+
 SPECS = [
-    ToolSpec(
-        name="dokploy_setup_wizard",
-        title="Deploy a Supabase stack on Dokploy",
-        toolset="deploy",
-        handler=dokploy_setup_wizard,
-        read_only=False,
-        destructive=False,
-        idempotent=False,
+    _spec("dokploy_setup_wizard", "Deploy a Supabase stack on Dokploy", dokploy_setup_wizard),
+    _spec("dokploy_list_instances", "List Supabase stacks", dokploy_list_instances, read_only=True),
+    _spec(
+        "dokploy_validate_config", "Validate a Supabase stack's configuration", dokploy_validate_config, read_only=True
     ),
-    ToolSpec(
-        name="dokploy_list_instances",
-        title="List Supabase stacks",
-        toolset="deploy",
-        handler=dokploy_list_instances,
-        read_only=True,
-    ),
-    ToolSpec(
-        name="dokploy_validate_config",
-        title="Validate a Supabase stack's configuration",
-        toolset="deploy",
-        handler=dokploy_validate_config,
-        read_only=True,
-    ),
-    ToolSpec(
-        name="dokploy_update_env",
-        title="Update a Supabase stack's env",
-        toolset="deploy",
-        handler=dokploy_update_env,
-        read_only=False,
-        destructive=False,
-        idempotent=False,
-    ),
-    ToolSpec(
-        name="dokploy_regenerate_keys",
-        title="Regenerate a Supabase stack's keys",
-        toolset="deploy",
-        handler=dokploy_regenerate_keys,
-        read_only=False,
-        destructive=True,
-        idempotent=False,
-    ),
-    ToolSpec(
-        name="manage_domain",
-        title="Manage a Supabase stack's domain",
-        toolset="deploy",
-        handler=manage_domain,
-        read_only=False,
-        destructive=True,
-        idempotent=False,
-    ),
+    _spec("dokploy_update_env", "Update a Supabase stack's env", dokploy_update_env),
+    _spec("dokploy_regenerate_keys", "Regenerate a Supabase stack's keys", dokploy_regenerate_keys, destructive=True),
+    _spec("manage_domain", "Manage a Supabase stack's domain", manage_domain, destructive=True),
 ]
