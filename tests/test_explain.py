@@ -118,7 +118,7 @@ def test_other_dokploy_errors_are_explained() -> None:
 def test_configuration_input_and_confirmation_errors_keep_their_own_words() -> None:
     assert explain(ConfigurationError("set DOKPLOY_URL", setting="DOKPLOY_URL")) == "Configuration: set DOKPLOY_URL"
     assert explain(InputError("use project/name", field="stack")) == "Invalid stack: use project/name"
-    assert explain(ConfirmationError("preview again", reason="expired")) == "preview again"
+    assert explain(ConfirmationError("preview again", reason="expired")) == "Not confirmed: preview again"
 
 
 def test_database_errors_name_the_masked_target_and_the_next_step() -> None:
@@ -137,7 +137,7 @@ def test_database_errors_name_the_masked_target_and_the_next_step() -> None:
 
 
 async def test_an_unreachable_template_names_its_source_dokploys_error_and_the_offline_way() -> None:
-    from dokploy_mcp.supabase.wizard import TemplateUnavailableError
+    from dokploy_mcp.supabase.errors import TemplateUnavailableError
 
     cause = await failure(
         "compose.deployTemplate--supabase-offline",

@@ -37,6 +37,8 @@ _ADMIN_EXISTS = "Admin is already created"
 class BootstrapError(DokployMCPError):
     """Bootstrap cannot go on; the message says what to pass or fix."""
 
+    what = "Bootstrap cannot go on"
+
 
 @dataclass(frozen=True)
 class BootstrapResult:

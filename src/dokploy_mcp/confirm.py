@@ -34,6 +34,8 @@ Reason = Literal["malformed", "mismatch", "expired"]
 class ConfirmationError(DokployMCPError):
     """The confirm_token is malformed, belongs to another call or state, or has expired."""
 
+    what = "Not confirmed"
+
     def __init__(self, message: str, *, reason: Reason) -> None:
         super().__init__(message)
         self.reason = reason

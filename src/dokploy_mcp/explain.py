@@ -1,46 +1,50 @@
 """Turn an expected failure into one message that names the cause and the next step.
 
-Used by the tool boundary (:mod:`dokploy_mcp.registry`) and by ``dokploy-mcp doctor``, so the model and a human
-read the same advice. Messages never contain a secret: the errors themselves never hold one.
+The one place errors become words (see :mod:`dokploy_mcp.errors` for the tree): the tool boundary
+(:mod:`dokploy_mcp.registry`), the tools that keep failures inside a result, and the CLI (``doctor``, ``bootstrap``)
+call it, so the model and a human read the same advice. Families with facts worth spelling out (Dokploy, Kong,
+PostgreSQL, the template) have their own wording; every other class leads with its ``what`` and ends with its
+``next_step``. Messages never contain a secret: the errors themselves never hold one.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
 
-from dokploy_mcp.errors import ConfigurationError, DokployMCPError, InputError
-
-if TYPE_CHECKING:
-    from dokploy_mcp.dokploy.errors import DokployError
-    from dokploy_mcp.postgres.errors import DatabaseError
+from dokploy_mcp.dokploy import errors as d
+from dokploy_mcp.errors import DokployMCPError, InputError
+from dokploy_mcp.kong import errors as k
+from dokploy_mcp.postgres import errors as p
+from dokploy_mcp.supabase.errors import TemplateUnavailableError
 
 
 def explain(exc: DokployMCPError) -> str:
-    # Imported here so that importing the registry at start-up does not pull in the clients' modules.
-    from dokploy_mcp.dokploy.errors import DokployError
-    from dokploy_mcp.postgres.errors import DatabaseError
-    from dokploy_mcp.supabase.wizard import TemplateUnavailableError
-
-    if isinstance(exc, ConfigurationError):
-        return f"Configuration: {exc}"
     if isinstance(exc, InputError):
         return f"Invalid {exc.field}: {exc}"
-    if isinstance(exc, DokployError):
+    if isinstance(exc, d.DokployError):
         return _explain_dokploy(exc)
-    if isinstance(exc, DatabaseError):
+    if isinstance(exc, p.DatabaseError):
         return _explain_database(exc)
+    if isinstance(exc, k.GatewayError):
+        return _explain_gateway(exc)
     if isinstance(exc, TemplateUnavailableError):
         return (
             f"Dokploy could not get the Supabase template from {exc.source} ({explain(exc.cause)}). When the Dokploy "
             "host cannot reach the internet, call again with template_dir (a folder on this machine with the "
             "template's docker-compose.yml and template.toml, imported offline) or template_mirror"
         )
-    return str(exc)
+    return f"{exc.what}: {exc}{_next(exc)}"
 
 
-def _explain_dokploy(exc: DokployError) -> str:
-    from dokploy_mcp.dokploy import errors as d
+def _next(exc: DokployMCPError) -> str:
+    step = exc.next_step
+    if step is None:
+        return ""
+    arguments = f" with {json.dumps(step.arguments, sort_keys=True)}" if step.arguments else ""
+    return f" (next: call {step.tool}{arguments})"
 
+
+def _explain_dokploy(exc: d.DokployError) -> str:
     where = f"Dokploy server {exc.server!r}"
     if isinstance(exc, d.DokployTimeoutError):
         return (
@@ -52,6 +56,23 @@ def _explain_dokploy(exc: DokployError) -> str:
             f"Cannot reach {where} at {exc.url} ({exc}); check the URL (it is Dokploy's own address, port 3000 "
             "by default) and that this machine can reach it"
         )
+    if isinstance(exc, d.DokployAPIError):
+        return _explain_dokploy_answer(exc, where)
+    if isinstance(exc, d.DokployProtocolError):
+        return (
+            f"{where} sent an answer past the limits this server reads ({exc}); a real Dokploy never does: check that "
+            "the URL reaches Dokploy itself and not something else, and look at that server or what sits in front "
+            "of it"
+        )
+    if isinstance(exc, d.DokployResponseError):
+        return (
+            f"{where} sent an answer this server does not understand ({exc}); this Dokploy may not be the supported "
+            "version"
+        )
+    return f"{where}: {exc}"
+
+
+def _explain_dokploy_answer(exc: d.DokployAPIError, where: str) -> str:
     if isinstance(exc, d.DokployRateLimitedError):
         after = f" after {exc.retry_after:g} s" if exc.retry_after is not None else " later"
         return f"{where} is rate limiting requests (429 on {exc.path}); try again{after}"
@@ -75,25 +96,25 @@ def _explain_dokploy(exc: DokployError) -> str:
         fields = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in exc.field_errors.items())
         detail = fields or exc.message
         return f"{where} rejected the input of {exc.path} ({detail}); correct these fields and call again"
-    if isinstance(exc, d.DokployAPIError):
-        return f"{where} failed on {exc.path} with {exc.status}: {exc.message}; check Dokploy's own logs for the cause"
-    if isinstance(exc, d.DokployProtocolError):
+    return f"{where} failed on {exc.path} with {exc.status}: {exc.message}; check Dokploy's own logs for the cause"
+
+
+def _explain_gateway(exc: k.GatewayError) -> str:
+    if isinstance(exc, k.GatewayUnreachableError):
+        return f"{exc}; the stack may be stopped or its domain not resolving yet: check it with dokploy_monitor_health"
+    if isinstance(exc, k.GatewayAuthError):
+        who = "Kong refused the key" if exc.refused_by == "kong" else "the service behind Kong refused the key"
         return (
-            f"{where} sent an answer past the limits this server reads ({exc}); a real Dokploy never does: check that "
-            "the URL reaches Dokploy itself and not something else, and look at that server or what sits in front "
-            "of it"
+            f"{who} ({exc.status} at {exc.url}: {exc}); the stack's ANON_KEY / SERVICE_ROLE_KEY may not be signed "
+            "with its JWT_SECRET: check with dokploy_validate_config, re-sign with dokploy_regenerate_keys"
         )
-    if isinstance(exc, d.DokployResponseError):
-        return (
-            f"{where} sent an answer this server does not understand ({exc}); this Dokploy may not be the supported "
-            "version"
-        )
-    return f"{where}: {exc}"
+    if isinstance(exc, k.GatewayResponseError):
+        status = f" {exc.status}" if exc.status is not None else ""
+        return f"The Supabase gateway answered{status} at {exc.url}: {exc}; dokploy_get_logs shows the service's side"
+    return f"The Supabase gateway at {exc.url} failed: {exc}"
 
 
-def _explain_database(exc: DatabaseError) -> str:
-    from dokploy_mcp.postgres import errors as p
-
+def _explain_database(exc: p.DatabaseError) -> str:
     target = f" ({exc.target})" if exc.target else ""
     if isinstance(exc, p.DatabaseConnectionError):
         return (
