@@ -7,8 +7,10 @@ import secrets
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dokploy_mcp.redact import MASK, ScrubbingFilter, remember, scrub
+from dokploy_mcp.redact import MASK, ScrubbingFilter, mask, mask_in_text, remember, scrub
 
 
 def unique(prefix: str = "s") -> str:
@@ -116,3 +118,55 @@ def test_the_logging_filter_scrubs_message_arguments_and_tracebacks() -> None:
     text = "\n".join(records)
     assert key not in text and "hunter22x" not in text
     assert "RuntimeError: failed with ****" in text
+
+
+@given(st.text(min_size=1), st.data())
+def test_a_mask_depends_only_on_the_length(value: str, data: st.DataObject) -> None:
+    other = data.draw(st.text(min_size=len(value), max_size=len(value)))
+    assert mask(value) == mask(other)
+
+
+@given(st.text(st.characters(categories=["L", "N"]), min_size=4))
+def test_a_mask_never_holds_the_value(value: str) -> None:
+    masked = mask(value)
+    assert masked is not None
+    assert value not in masked
+    assert str(len(value)) in masked
+
+
+def test_mask_keeps_none_and_empty() -> None:
+    assert mask(None) is None
+    assert mask("") == ""
+
+
+def test_mask_in_text_replaces_every_occurrence_longest_first() -> None:
+    text = "auth failed for abcdefgh12345678 (again abcdefgh12345678); prefix abcdefgh; short xyz"
+    masked = mask_in_text(text, ["abcdefgh12345678", "abcdefgh", "xyz", ""])
+    assert masked == "auth failed for •••• (16 chars) (again •••• (16 chars)); prefix •••• (8 chars); short xyz"
+    assert mask_in_text(text, []) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'connection to "postgresql://postgres:Sup3r@db:5432/x" failed',
+            'connection to "postgresql://postgres:****@db:5432/x" failed',
+        ),
+        ("dsn postgresql://u:p@ss@h/db end", "dsn postgresql://u:****@h/db end"),
+        ("password='a\\'b c' rest", "password='****' rest"),
+        ("password=ab,cd host=h", "password=**** host=h"),
+        ("host=h password=Sup3r user=u", "host=h password=**** user=u"),
+        ("host=h password='a b c' user=u", "host=h password='****' user=u"),
+        ("?user=u&password=Sup3r&sslmode=require", "?user=u&password=****&sslmode=require"),
+        ("PGPASSWORD=Sup3r psql", "PGPASSWORD=**** psql"),
+        ("{'password': 'Sup3r', 'user': 'u'}", "{'password': '****', 'user': 'u'}"),
+        (
+            "nothing secret here: password_encryption=scram-sha-256",
+            "nothing secret here: password_encryption=scram-sha-256",
+        ),
+    ],
+)
+def test_connection_strings_in_free_text_lose_their_passwords(text: str, expected: str) -> None:
+    # libpq's and psycopg's messages quote DSNs and key=value strings (tests/postgres shows where they come from).
+    assert scrub(text) == expected

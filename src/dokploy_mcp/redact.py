@@ -69,17 +69,26 @@ _SECRET_NAME = re.compile(
 # NAME=value (env lines, shell flags, query strings) and "name": "value" (JSON); a colon after a bare word is prose
 # ("password: missing") and is left alone. Names start where a run of name characters starts and are at most 100
 # characters long, so each position is tried a bounded number of times: linear in the text.
+# A quoted value may hold its own quote escaped with a backslash (libpq: password='a\'b c'), and a bare value runs
+# to whitespace, a quote or '&': a comma or bracket may be part of a password (password=ab,cd), and masking the
+# punctuation after a value costs nothing.
+_QUOTED = r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'"""
 _ASSIGNED = re.compile(
-    r"""(?x)
-    (?<![A-Za-z0-9_.-])(?P<head>(?P<name>[A-Za-z0-9_.-]{1,100})\s{0,10}=\s{0,10})
-    (?P<value>"[^"\n]*"|'[^'\n]*'|[^\s,;&"'}\])]+)
+    rf"""(?x)
+    (?<![A-Za-z0-9_.-])(?P<head>(?P<name>[A-Za-z0-9_.-]{{1,100}})\s{{0,10}}=\s{{0,10}})
+    (?P<value>{_QUOTED}|[^\s&"']+)
     """
 )
+# "name": "value" as JSON writes it, and 'name': 'value' as Python's repr of a dict does.
 _JSON_ASSIGNED = re.compile(
-    r'(?P<head>"(?P<name>[A-Za-z0-9_.-]{1,100})"\s{0,10}:\s{0,10})(?P<value>"(?:[^"\\\n]|\\.)*")'
+    rf"""(?P<head>(?P<q>["'])(?P<name>[A-Za-z0-9_.-]{{1,100}})(?P=q)\s{{0,10}}:\s{{0,10}})(?P<value>{_QUOTED})"""
 )
+# Names that contain a secret word but hold none: PostgreSQL's setting names the hash method.
+_NOT_SECRET_NAMES = frozenset({"password_encryption"})
+# The password of scheme://user:password@: it may hold '@' or '/' (an unencoded one), so it runs to the last '@'
+# before whitespace, at most 256 characters on: linear, and erring towards masking too much.
 _URL_USERINFO = re.compile(
-    r"(?<![A-Za-z0-9+.-])(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/\s:@]*):(?P<password>[^@\s/]+)@"
+    r"(?<![A-Za-z0-9+.-])(?P<head>[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/\s:@?#]*):(?P<password>\S{1,256})@"
 )
 _BEARER = re.compile(r"(?i)(?P<head>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 
@@ -87,7 +96,6 @@ _BEARER = re.compile(r"(?i)(?P<head>\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 #: :data:`MASK` on purpose: a reader can tell a value withheld by design (a secret env variable) from one scrubbed
 #: out of an error or a log record.
 SHOWN_MASK = "••••"
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)(?P<password>[^\s@/]+)(?P<tail>@)")
 
 
 def _value(secret: str | _HasSecret | None) -> str | None:
@@ -133,7 +141,8 @@ def forget_all() -> None:
 
 
 def _mask_assigned(match: re.Match[str]) -> str:
-    if not _SECRET_NAME.search(match["name"]):
+    name = match["name"]
+    if not _SECRET_NAME.search(name) or name.lower() in _NOT_SECRET_NAMES:
         return match.group(0)
     value = match["value"]
     if value.startswith(("'", '"')):
@@ -144,15 +153,17 @@ def _mask_assigned(match: re.Match[str]) -> str:
 
 
 def scrub(text: str, extra: Iterable[str | _HasSecret | None] = ()) -> str:
-    """``text`` with every known secret (and each of ``extra``) and every secret-shaped value masked."""
+    """``text`` with every known secret, each of ``extra`` and every secret-shaped value masked.
+
+    ``extra`` are the secrets this very text may quote (the password of the connection that failed, a client's own
+    key): they are masked whatever their length, since a short password echoed back is still a password; only the
+    process-wide registry skips short values, which would mask ordinary words in every message."""
     if not text:
         return text
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    for value in sorted(
-        (v for v in map(_value, extra) if v is not None and len(v) >= MIN_LENGTH), key=len, reverse=True
-    ):
+    for value in sorted((v for v in map(_value, extra) if v), key=len, reverse=True):
         text = text.replace(value, MASK)
     text = _URL_USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
     text = _BEARER.sub(lambda m: m["head"] + MASK, text)
@@ -178,7 +189,7 @@ def mask(value: str | None) -> str | None:
 
 def mask_url_credentials(text: str) -> str:
     """``text`` with the password of every ``scheme://user:password@`` replaced by :data:`SHOWN_MASK`."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + SHOWN_MASK + m.group("tail"), text)
+    return _URL_USERINFO.sub(lambda m: f"{m['head']}:{SHOWN_MASK}@", text)
 
 
 def mask_in_text(text: str, secrets: Iterable[str]) -> str:
