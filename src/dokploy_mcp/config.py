@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from dokploy_mcp import redact
+from dokploy_mcp import redact, yamltext
 from dokploy_mcp.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    import yaml
+    pass
 
 Transport = Literal["stdio", "sse", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -380,28 +380,13 @@ def _load_instances_file(path: Path, env: Mapping[str, str]) -> DokployServers:
     return DokployServers(default=_default_server(parsed.default, servers), servers=servers)
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    import yaml
-
-    # PyYAML's own text spans several lines (it quotes the offending line): keep the position and the problem.
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        what = ": ".join(part for part in (exc.context, exc.problem) if part)
-        return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
-    return " ".join(str(exc).split())
-
-
 def _read_instances_yaml(path: Path) -> Any:
-    import yaml
-
     hint = "point it at the YAML file of Dokploy servers"
     text = read_setting_file(path, label=_INSTANCES, setting=_INSTANCES, limit=INSTANCES_FILE_LIMIT, hint=hint)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(
-            f"{_INSTANCES}: {str(path)!r} is not valid YAML ({_yaml_problem(exc)})", setting=_INSTANCES
-        ) from None
+        return yamltext.load(text)
+    except yamltext.YamlSyntaxError as exc:
+        raise ConfigurationError(f"{_INSTANCES}: {str(path)!r} is not valid YAML ({exc})", setting=_INSTANCES) from None
     except RecursionError:
         raise ConfigurationError(f"{_INSTANCES}: {str(path)!r} is nested too deeply", setting=_INSTANCES) from None
 
