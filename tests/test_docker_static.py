@@ -196,46 +196,72 @@ def provided(docker: Dockerfile, command: str) -> bool:
 
 
 def dockerfile_problems(path: Path, context: Path) -> list[str]:
-    problems: list[str] = []
     where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     docker = parse_dockerfile(path, context)
     if not docker.stages:
         return [f"{where}: no FROM line"]
-    names = {stage.name for stage in docker.stages if stage.name}
-    problems += [
-        f"{where}: FROM {stage.base} is not pinned to a tag"
+    found = [
+        *_unpinned_bases(docker),
+        *_copy_problems(docker, context),
+        *_command_problems(docker),
+        *_executable_problems(docker, context),
+    ]
+    return [f"{where}: {problem}" for problem in found]
+
+
+def _stage_names(docker: Dockerfile) -> set[str]:
+    return {stage.name for stage in docker.stages if stage.name}
+
+
+def _unpinned_bases(docker: Dockerfile) -> list[str]:
+    names = _stage_names(docker)
+    return [
+        f"FROM {stage.base} is not pinned to a tag"
         for stage in docker.stages
         if stage.base not in names and (":" not in stage.base or stage.base.endswith(":latest"))
     ]
+
+
+def _copy_problems(docker: Dockerfile, context: Path) -> list[str]:
+    problems: list[str] = []
     patterns = dockerignore_patterns(context)
     for stage in docker.stages:
         for source in stage.files.values():
             relative = source.relative_to(context).as_posix()
             if not source.exists():
-                problems.append(f"{where}: COPY source {relative} does not exist in the build context")
+                problems.append(f"COPY source {relative} does not exist in the build context")
             elif ignored(relative, patterns):
-                problems.append(f"{where}: COPY source {relative} is excluded by the context's .dockerignore")
+                problems.append(f"COPY source {relative} is excluded by the context's .dockerignore")
+    names = _stage_names(docker)
     for keyword, args in docker.instructions:
         if keyword == "COPY":
             flags, _ = split_flags(exec_form(args))
             source_stage = flags.get("from")
             if source_stage is not None and source_stage not in names and ":" not in source_stage:
-                problems.append(f"{where}: COPY --from={source_stage} names no stage and no pinned image")
+                problems.append(f"COPY --from={source_stage} names no stage and no pinned image")
+    return problems
+
+
+def _command_problems(docker: Dockerfile) -> list[str]:
+    problems: list[str] = []
     for keyword in ("ENTRYPOINT", "CMD", "HEALTHCHECK"):
         command = docker.last(keyword)
-        if command is None:
-            continue
+        if command is None or (keyword == "CMD" and docker.last("ENTRYPOINT") is not None):
+            continue  # a CMD after an ENTRYPOINT holds arguments to it, not a command
         if keyword == "HEALTHCHECK":
             command = command[command.index("CMD ") + 4 :] if "CMD " in command else ""
         words = exec_form(command)
-        if keyword == "CMD" and docker.last("ENTRYPOINT") is not None:
-            continue  # arguments to the entrypoint, not a command
         if words and not provided(docker, words[0]):
-            problems.append(f"{where}: {keyword} runs {words[0]}, which the image does not have")
-    for image_file, source in docker.final.files.items():
-        if image_file.startswith("/usr/local/bin/") and source.is_file() and not os.access(source, os.X_OK):
-            problems.append(f"{where}: {source.relative_to(context)} is copied as a command but is not executable")
+            problems.append(f"{keyword} runs {words[0]}, which the image does not have")
     return problems
+
+
+def _executable_problems(docker: Dockerfile, context: Path) -> list[str]:
+    return [
+        f"{source.relative_to(context)} is copied as a command but is not executable"
+        for image_file, source in docker.final.files.items()
+        if image_file.startswith("/usr/local/bin/") and source.is_file() and not os.access(source, os.X_OK)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -260,10 +286,23 @@ def compose_problems(compose_file: Path) -> list[str]:
     base = compose_file.parent
     data = yaml.safe_load(compose_file.read_text())
     services: dict[str, dict[str, Any]] = data.get("services") or {}
-    declared_volumes = set(data.get("volumes") or {})
-    problems: list[str] = []
     if not services:
         return ["no services"]
+    problems, images = _build_problems(services, base)
+    declared_volumes = set(data.get("volumes") or {})
+    for name, service in services.items():
+        found = [
+            *_volume_problems(service, base, declared_volumes),
+            *_dependency_problems(service, services, images),
+            *_service_file_problems(service, base, images.get(name)),
+        ]
+        problems += [f"{name}: {problem}" for problem in found]
+    return problems
+
+
+def _build_problems(services: dict[str, dict[str, Any]], base: Path) -> tuple[list[str], dict[str, Dockerfile]]:
+    """Problems of each service's image source, and the parsed Dockerfile of every service built here."""
+    problems: list[str] = []
     images: dict[str, Dockerfile] = {}
     for name, service in services.items():
         build = build_of(service, base)
@@ -279,36 +318,52 @@ def compose_problems(compose_file: Path) -> list[str]:
         else:
             problems += [f"{name}: {problem}" for problem in dockerfile_problems(dockerfile, context)]
             images[name] = parse_dockerfile(dockerfile, context)
-    for name, service in services.items():
-        for entry in service.get("volumes", []):
-            source = volume_source(entry)
-            if source.startswith("/"):
-                if source not in HOST_BINDS:
-                    problems.append(f"{name}: binds host path {source}, which is not one of {sorted(HOST_BINDS)}")
-            elif source.startswith("."):
-                if not (base / source).exists():
-                    problems.append(f"{name}: binds {source}, which does not exist")
-            elif source not in declared_volumes:
-                problems.append(f"{name}: uses volume {source}, which is not declared under volumes")
-        depends = service.get("depends_on") or {}
-        for dependency, spec in depends.items() if isinstance(depends, dict) else ((d, {}) for d in depends):
-            if dependency not in services:
-                problems.append(f"{name}: depends on {dependency}, which is not a service")
-            condition = (spec or {}).get("condition", "service_started")
-            if condition not in CONDITIONS:
-                problems.append(f"{name}: unknown depends_on condition {condition}")
-            if condition == "service_healthy" and not has_healthcheck(
-                services.get(dependency, {}), images.get(dependency)
-            ):
-                problems.append(f"{name}: waits for {dependency} to be healthy, which has no health check")
-        for env_file in service.get("env_file", []) if isinstance(service.get("env_file"), list) else []:
-            if not (base / env_file).is_file():
-                problems.append(f"{name}: env_file {env_file} does not exist")
-        entrypoint = service.get("entrypoint")
-        if entrypoint and name in images:
-            words = entrypoint if isinstance(entrypoint, list) else shlex.split(entrypoint)
-            if not provided(images[name], words[0]):
-                problems.append(f"{name}: entrypoint {words[0]} is not in its image")
+    return problems, images
+
+
+def _volume_problems(service: dict[str, Any], base: Path, declared: set[str]) -> list[str]:
+    problems: list[str] = []
+    for entry in service.get("volumes", []):
+        source = volume_source(entry)
+        if source.startswith("/"):
+            if source not in HOST_BINDS:
+                problems.append(f"binds host path {source}, which is not one of {sorted(HOST_BINDS)}")
+        elif source.startswith("."):
+            if not (base / source).exists():
+                problems.append(f"binds {source}, which does not exist")
+        elif source not in declared:
+            problems.append(f"uses volume {source}, which is not declared under volumes")
+    return problems
+
+
+def _dependency_problems(
+    service: dict[str, Any], services: dict[str, dict[str, Any]], images: dict[str, Dockerfile]
+) -> list[str]:
+    problems: list[str] = []
+    depends = service.get("depends_on") or {}
+    for dependency, spec in depends.items() if isinstance(depends, dict) else ((d, {}) for d in depends):
+        if dependency not in services:
+            problems.append(f"depends on {dependency}, which is not a service")
+        condition = (spec or {}).get("condition", "service_started")
+        if condition not in CONDITIONS:
+            problems.append(f"unknown depends_on condition {condition}")
+        if condition == "service_healthy" and not has_healthcheck(services.get(dependency, {}), images.get(dependency)):
+            problems.append(f"waits for {dependency} to be healthy, which has no health check")
+    return problems
+
+
+def _service_file_problems(service: dict[str, Any], base: Path, image: Dockerfile | None) -> list[str]:
+    env_files = service.get("env_file")
+    problems = [
+        f"env_file {env_file} does not exist"
+        for env_file in (env_files if isinstance(env_files, list) else [])
+        if not (base / env_file).is_file()
+    ]
+    entrypoint = service.get("entrypoint")
+    if entrypoint and image is not None:
+        words = entrypoint if isinstance(entrypoint, list) else shlex.split(entrypoint)
+        if not provided(image, words[0]):
+            problems.append(f"entrypoint {words[0]} is not in its image")
     return problems
 
 
