@@ -77,6 +77,8 @@ def test_secret_shaped_text_is_masked(text: str, expected: str) -> None:
         "PASSWORD_" * 110_000,  # took minutes before: a keyword searched inside a long run of name characters
         '"' + "PASSWORD_" * 110_000,
         "x://" * 250_000,
+        "x://:" * 200_000,  # each start tries up to 256 characters for the '@' of a password
+        "x='" + 'y="' * 300_000,
         "a=" * 500_000,
         "ab-" * 330_000 + "=",
         "bearer " * 140_000,
