@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("psycopg", "psycopg_pool", "pglast", "jwt", "yaml", "re2", "boto3", "httpx")
 
@@ -30,10 +31,13 @@ asyncio.run(main())
 """
 
 
-def test_serving_tools_list_loads_no_heavy_library() -> None:
+def test_serving_tools_list_loads_no_heavy_library(tmp_path: Path) -> None:
     code = _SERVE_AND_LIST.format(heavy=HEAVY)
+    # A bare environment and an empty working directory: no developer's .env or DATABASE_URL changes what loads.
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, check=True, timeout=60
+    )
     answer = json.loads(run.stdout.strip().splitlines()[-1])
     assert answer["tools"] > 10
     assert answer["loaded"] == []
