@@ -1,4 +1,5 @@
-"""deploy_and_wait over sequences of real recordings: a first deploy, a redeploy, a failed deploy, a timeout."""
+"""deploy_and_wait over sequences of real recordings: a first deploy, a redeploy, a failed deploy, a timeout, and
+the build logs of compose v2."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import pytest
 import respx
 
 from dokploy_mcp.dokploy.client import DokployClient
-from dokploy_mcp.dokploy.deployments import deploy_and_wait
+from dokploy_mcp.dokploy.deployments import deploy_and_wait, report
+from dokploy_mcp.dokploy.logtext import clean_log_text
+from tests.dokploy.deploylogs import E2E_IMAGE, V2_FAILED_PULL
 from tests.dokploy.recordings import load, replay
+from tests.e2e.deploylog import failed_pull_problems
 
 pytestmark = pytest.mark.anyio
 
@@ -121,3 +125,53 @@ async def test_a_deployment_that_never_finishes_times_out_with_its_log(
     assert outcome.deployment is not None and outcome.deployment.status == "running"
     assert outcome.log_tail
     assert outcome.waited_seconds >= 30
+
+
+# -- compose v2 wording (what real Dokploy hosts run) ------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    return clean_log_text(text, mask=lambda raw: raw)
+
+
+async def test_a_failed_v2_deploy_keeps_composes_error_lines_in_its_tail(
+    router: respx.MockRouter, client: DokployClient
+) -> None:
+    sequence(
+        router,
+        "deployment.allByCompose--redeploy-done",
+        "deployment.allByCompose--failed-deploy-running",
+        "deployment.allByCompose--failed-deploy-error",
+    )
+    replay(router, "compose.deploy--bad-image")
+    failed = load("deployment.allByCompose--failed-deploy-error").response_body[0]["deploymentId"]
+    # The default tail (80 lines) is asked for; compose v2 ends its output with the failure, Dokploy adds its trailer.
+    logs = router.get("/api/deployment.readLogs", params={"deploymentId": failed, "tail": "80"})
+    logs.mock(return_value=httpx.Response(200, json=V2_FAILED_PULL))
+    fake = FakeTime()
+
+    outcome = await deploy_and_wait(client, COMPOSE, sleep=fake.sleep, clock=fake.clock)
+    shown = report(outcome, _clean).log_tail
+
+    assert outcome.status == "error"
+    assert shown == V2_FAILED_PULL
+    assert ' web Pulling \n web Error \nError response from daemon: Get "https://dokploy-mcp-e2e.invalid/v2/"' in shown
+    assert failed_pull_problems(shown, service="web", image=E2E_IMAGE) == []
+
+
+async def test_a_v2_deploy_still_running_at_the_deadline_reports_its_log_as_written(
+    router: respx.MockRouter, client: DokployClient
+) -> None:
+    sequence(router, "deployment.allByCompose--redeploy-done", "deployment.allByCompose--failed-deploy-running")
+    replay(router, "compose.deploy--bad-image")
+    router.get("/api/deployment.readLogs").mock(return_value=load("deployment.readLogs--compose-v2").response())
+    fake = FakeTime()
+
+    outcome = await deploy_and_wait(client, COMPOSE, wait_seconds=10, sleep=fake.sleep, clock=fake.clock)
+    shown = report(outcome, _clean).log_tail
+
+    # v2's plain progress lines start with a space and pad with two: cleaning keeps them, and every other line.
+    v2_log: str = load("deployment.readLogs--compose-v2").response_body
+    assert outcome.status == "timeout"
+    assert shown == v2_log
+    assert " Container compose-copy-redundant-hard-drive-2ubwmt-web-1  Started\n" in shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from dokploy_mcp.monitoring.containers import (
     service_of,
     stack_containers,
 )
-from tests.dokploy.recordings import replay
+from tests.dokploy.recordings import load, replay
 from tests.fake_dokploy import FakeDokploy
 from tests.monitoring import samples
 from tests.monitoring.samples import recorded_compose
@@ -80,6 +81,24 @@ def test_service_of_strips_the_app_name_and_the_replica(name: str, expected: tup
 )
 def test_service_names_may_hold_dashes_and_underscores(name: str, expected: tuple[str | None, int | None]) -> None:
     assert service_of(name, "app", ["my-api", "my_worker", "web", "web-1"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("recording", "started"),
+    [
+        ("deployment.readLogs", re.compile(r"^Creating (\S+) \.\.\. done\r?$", re.MULTILINE)),  # compose v1
+        ("deployment.readLogs--compose-v2", re.compile(r"^ Container (\S+)  Started$", re.MULTILINE)),  # compose v2
+    ],
+)
+def test_the_containers_real_deploys_started_map_to_their_service(recording: str, started: re.Pattern[str]) -> None:
+    # The names compose itself printed on a real Dokploy host, one log per compose version, with that log's app name.
+    log: str = load(recording).response_body
+    app = re.search(r"App Name: (\S+)", log)
+    assert app is not None
+    names = started.findall(log)
+    assert names == [f"{app.group(1)}{'-web-1' if recording.endswith('v2') else '_web_1'}"]
+    assert service_of(names[0], app.group(1), ["web"]) == ("web", 1)
+    assert service_of(names[0], app.group(1), ["db"]) == (None, None)
 
 
 def test_every_supabase_service_is_found_in_both_naming_styles() -> None:

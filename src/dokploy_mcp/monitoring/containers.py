@@ -6,7 +6,8 @@ runs ``docker ps -a --filter label=com.docker.compose.project=<appName>`` and an
 answer, so the service of a container is derived from its name, which depends on the compose version:
 
 - compose v1: ``<project>_<service>_<n>`` (the recordings: ``compose-calculate-...-7higpr_web_1``);
-- compose v2: ``<project>-<service>-<n>`` (what current Dokploy hosts run; tests/fake_dokploy.py);
+- compose v2: ``<project>-<service>-<n>`` (what current Dokploy hosts run; recording
+  ``deployment.readLogs--compose-v2``: ``compose-copy-redundant-hard-drive-2ubwmt-web-1``);
 - swarm stack tasks (appType ``stack``): ``<stack>_<service>.<slot>.<task id>``;
 - a ``container_name:`` set in the compose file replaces all of these.
 
