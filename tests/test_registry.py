@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 import pytest
 from mcp import Client
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 from pydantic import BaseModel, Field
 
 from dokploy_mcp import redact
-from dokploy_mcp.config import load_settings
+from dokploy_mcp.config import load_dokploy_servers, load_settings
 from dokploy_mcp.errors import ConfigurationError, InputError
-from dokploy_mcp.registry import ToolSpec, build_tools, guard, select_tools
+from dokploy_mcp.registry import ToolSpec, build_tools, guard, input_schema, output_schema, select_tools
 from dokploy_mcp.server import build_server
 
 pytestmark = pytest.mark.anyio
@@ -169,8 +171,14 @@ async def test_read_only_server_lists_only_read_only_tools_and_refuses_others() 
         assert sorted(listed) == ["dual", "read_thing"]
         assert all(tool.annotations and tool.annotations.read_only_hint for tool in listed.values())
         assert listed["dual"].description == "Read a thing, in read-only mode."
-        refused = await client.call_tool("write_thing", {"value": "x"})
-        assert refused.is_error
+        # Not registered, so unknown: refused as a protocol error (invalid params) or, by older SDK logic, as an
+        # error result; either way it never runs.
+        try:
+            refused = await client.call_tool("write_thing", {"value": "x"})
+        except MCPError as exc:
+            assert "write_thing" in str(exc)
+        else:
+            assert refused.is_error
         result = await client.call_tool("dual", {"value": "x"})
         assert result.structured_content == {"value": "ro:x"}
 
@@ -193,40 +201,100 @@ async def test_domain_errors_reach_the_model_and_bugs_do_not() -> None:
     assert "crashes failed with an internal error" in texts[2] and "Traceback" not in texts[2]
 
 
-def test_compact_schema_drops_generated_titles_but_keeps_properties_named_title() -> None:
-    from dokploy_mcp.registry import compact_schema
-
+def test_input_schema_drops_generated_titles_but_keeps_properties_named_title() -> None:
     schema = {
         "title": "Model",
         "type": "object",
         "properties": {"title": {"title": "Title", "type": "string", "description": "kept"}},
+        "required": ["title"],
     }
-    assert compact_schema(schema) == {
+    assert input_schema(schema) == {
         "type": "object",
         "properties": {"title": {"type": "string", "description": "kept"}},
+        "required": ["title"],
+        "additionalProperties": False,
     }
 
 
-def test_compact_schema_folds_plain_optional_types_only() -> None:
+def test_an_optional_argument_defaulting_to_null_is_advertised_as_its_plain_type() -> None:
+    optional = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}], "default": None, "description": "d"}
+    required_nullable = {"anyOf": [{"type": "integer"}, {"type": "null"}]}
+    meaningful_null = {"anyOf": [{"type": "boolean"}, {"type": "null"}], "default": True}
+    schema = {
+        "type": "object",
+        "properties": {"a": optional, "b": required_nullable, "c": meaningful_null},
+        "required": ["b"],
+    }
+    properties = input_schema(schema)["properties"]
+    assert properties["a"] == {"type": "string", "minLength": 1, "description": "d"}
+    # Where null is not the same as leaving the argument out, the one nullable spelling stays: anyOf.
+    assert properties["b"] == required_nullable
+    assert properties["c"] == meaningful_null
+
+
+def test_input_schema_inlines_references_and_closes_nested_objects() -> None:
+    schema = {
+        "$defs": {"Smtp": {"title": "Smtp", "type": "object", "properties": {"host": {"type": "string"}}}},
+        "type": "object",
+        "properties": {"smtp": {"anyOf": [{"$ref": "#/$defs/Smtp"}, {"type": "null"}], "default": None}},
+    }
+    assert input_schema(schema) == {
+        "type": "object",
+        "properties": {
+            "smtp": {"type": "object", "properties": {"host": {"type": "string"}}, "additionalProperties": False}
+        },
+        "additionalProperties": False,
+    }
+
+
+def test_a_recursive_reference_is_refused_rather_than_advertised_half_inlined() -> None:
+    loop = {"$defs": {"N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}}}, "$ref": "#/$defs/N"}
+    with pytest.raises(ValueError, match="cannot be inlined"):
+        input_schema(loop)
+
+
+def test_output_schema_keeps_types_and_drops_annotations() -> None:
     import jsonschema
 
-    from dokploy_mcp.registry import compact_schema
+    schema = {
+        "title": "Out",
+        "type": "object",
+        "properties": {
+            "name": {"title": "Name", "type": "string", "description": "said once, in the result itself"},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "verdict": {"enum": ["up", "down"], "type": "string"},
+        },
+        "required": ["name"],
+    }
+    lean = output_schema(schema)
+    assert lean == {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "verdict": {"enum": ["up", "down"], "type": "string"},
+        },
+        "required": ["name"],
+    }
+    jsonschema.validate({"name": "a", "note": None, "verdict": "up"}, lean)
 
-    optional = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}], "default": None, "description": "d"}
-    folded = compact_schema(optional)
-    assert folded == {"type": ["string", "null"], "minLength": 1, "default": None, "description": "d"}
-    for value, valid in (("x", True), (None, True), ("", False), (3, False)):
-        assert (jsonschema.Draft202012Validator(folded).is_valid(value)) is valid
-        assert (jsonschema.Draft202012Validator(optional).is_valid(value)) is valid
-    reference = {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]}
-    assert compact_schema(reference) == reference
 
+def test_a_large_output_schema_keeps_its_top_level_and_still_validates_every_result() -> None:
+    import jsonschema
 
-def test_compact_schema_keeps_anyof_for_enums() -> None:
-    from dokploy_mcp.registry import compact_schema
-
-    optional_enum = {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "null"}]}
-    assert compact_schema(optional_enum) == optional_enum
+    leaf = {"type": "object", "properties": {f"field_{i}": {"type": "string"} for i in range(20)}}
+    schema = {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": leaf}, "count": {"type": "integer"}},
+        "required": ["items", "count"],
+    }
+    assert output_schema(schema, budget=10_000) == schema
+    lean = output_schema(schema, budget=200)
+    assert lean["properties"] == {"items": {"type": "array", "items": {"type": "object"}}, "count": {"type": "integer"}}
+    result = {"items": [{"field_0": "x"}], "count": 1}
+    jsonschema.validate(result, lean)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"items": "not a list", "count": 1}, lean)
 
 
 async def test_refused_arguments_name_the_argument_and_what_is_accepted() -> None:
@@ -252,3 +320,68 @@ async def test_refused_arguments_name_the_argument_and_what_is_accepted() -> Non
     assert "Invalid name: " in texts[2] and "0 to 5 characters" in texts[2] and "hunter2" not in texts[2]
     assert "Invalid count: Field required" in texts[3]
     assert all("errors.pydantic.dev" not in text and "input_value" not in text for text in texts)
+
+
+async def test_unknown_arguments_are_refused_by_name_with_the_accepted_ones() -> None:
+    async def runs(value: str, limit: Annotated[int, Field(ge=1, le=5)] = 1) -> Echo:
+        """Would run if called."""
+        raise AssertionError("a call with an unknown argument must not run")
+
+    spec = ToolSpec(name="runs", title="R", toolset="core", handler=runs, read_only=True)
+    async with Client(build_server(load_settings(), specs=[spec])) as client:
+        [tool] = (await client.list_tools()).tools
+        assert tool.input_schema["additionalProperties"] is False
+        one = await client.call_tool("runs", {"value": "x", "bogus": True})
+        two = await client.call_tool("runs", {"value": "x", "bogus": 1, "limt": 2})
+    texts = [answer.content[0].text for answer in (one, two) if isinstance(answer.content[0], TextContent)]
+    assert one.is_error and two.is_error and len(texts) == 2
+    assert "unknown argument bogus; accepted arguments: value, limit" in texts[0]
+    assert "unknown arguments bogus, limt; accepted arguments: value, limit" in texts[1]
+
+
+class Mail(BaseModel):
+    host: str
+    port: int = 587
+
+
+async def test_unknown_keys_of_a_nested_object_are_refused_too() -> None:
+    async def mails(mail: Mail | None = None, extra: dict[str, str] | None = None) -> Echo:
+        """Takes a nested object and a free-form map."""
+        return Echo(value=mail.host if mail else "none")
+
+    spec = ToolSpec(name="mails", title="M", toolset="core", handler=mails, read_only=True)
+    async with Client(build_server(load_settings(), specs=[spec])) as client:
+        refused = await client.call_tool("mails", {"mail": {"host": "h", "prot": 25}})
+        # A free-form map takes any key; a nested object sent as a JSON string (some clients do) is checked as well.
+        accepted = await client.call_tool("mails", {"mail": {"host": "h"}, "extra": {"anything": "goes"}})
+        as_text = await client.call_tool("mails", {"mail": '{"host": "h", "prot": 25}'})
+    assert refused.is_error and isinstance(refused.content[0], TextContent)
+    assert "unknown argument mail.prot; mail accepts: host, port" in refused.content[0].text
+    assert not accepted.is_error and accepted.structured_content == {"value": "h"}
+    assert as_text.is_error
+
+
+async def test_text_content_is_the_structured_result_as_compact_json() -> None:
+    async def nested(value: str) -> Echo:
+        """Echoes."""
+        return Echo(value=value)
+
+    spec = ToolSpec(name="nested", title="N", toolset="core", handler=nested, read_only=True)
+    async with Client(build_server(load_settings(), specs=[spec])) as client:
+        result = await client.call_tool("nested", {"value": "é"})
+    [content] = result.content
+    assert isinstance(content, TextContent)
+    assert content.text == '{"value":"é"}'
+    assert json.loads(content.text) == result.structured_content
+
+
+async def test_execute_sql_with_a_bogus_argument_is_refused_before_it_runs() -> None:
+    """The issue's own probe: ``execute_sql {"bogus": true}`` ran. No database is configured here: the refusal
+    has to come before the tool looks for one."""
+    server = build_server(load_settings(), servers=load_dokploy_servers(load_settings(), environ={}))
+    async with Client(server) as client:
+        result = await client.call_tool("execute_sql", {"sql": "select 1", "bogus": True})
+    assert result.is_error and isinstance(result.content[0], TextContent)
+    text = result.content[0].text
+    assert "unknown argument bogus; accepted arguments: sql, target, params" in text
+    assert "DATABASE_URL" not in text

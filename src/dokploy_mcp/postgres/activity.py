@@ -41,7 +41,8 @@ HIDDEN = "hidden"
 #: A share of max_connections, in percent. The tools' argument schemas use these same types (one source of bounds).
 UsePercent = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
 #: A duration threshold in seconds, at most a year.
-ThresholdSeconds = Annotated[float, Field(ge=0, le=86_400 * 365, allow_inf_nan=False)]
+MAX_THRESHOLD_S = 86_400 * 365
+ThresholdSeconds = Annotated[float, Field(ge=0, le=MAX_THRESHOLD_S, allow_inf_nan=False)]
 
 
 class Thresholds(BaseModel):

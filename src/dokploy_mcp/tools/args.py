@@ -12,7 +12,6 @@ from typing import Annotated
 from pydantic import Field
 
 from dokploy_mcp.confirm import MAX_TOKEN_CHARS
-from dokploy_mcp.supabase.wizard import SmtpSettings
 
 #: Bounds of text arguments: a stack address or a name, a host name (RFC 1035), a URL, a path, an env file.
 MAX_ADDRESS_CHARS = 512
@@ -31,21 +30,17 @@ StackArg = Annotated[
     Field(
         min_length=1,
         max_length=MAX_ADDRESS_CHARS,
-        description="the stack: its address from dokploy_list_instances, a compose id, or project/compose or "
-        "project/environment/compose, optionally prefixed with server:",
+        description="the stack: address from dokploy_list_instances, compose id, or [server:]project[/env]/compose",
     ),
 ]
-RevealArg = Annotated[
-    bool, Field(description="show secret values in clear (service-role key, JWT secret, passwords); default masked")
-]
+RevealArg = Annotated[bool, Field(description="show secrets in clear (default: masked)")]
 RedeployArg = Annotated[
     bool,
-    Field(
-        description="redeploy the stack afterwards and wait for the outcome; without it the change is saved but "
-        "not applied until the next deploy"
-    ),
+    Field(description="redeploy afterwards; without it the change waits for the next deploy"),
 ]
-WaitArg = Annotated[float, Field(ge=10, le=3600, description="seconds to wait for a redeploy to finish (default 900)")]
+#: Whole seconds: a fraction of a second changes nothing in a wait of minutes, and an integer is the one numeric type
+#: every client's schema dialect reads the same way (a whole float such as 900.0 is still accepted).
+WaitArg = Annotated[int, Field(ge=10, le=3600, description="redeploy timeout in seconds")]
 #: A confirmation token's type and bound; each tool adds the description of when its token is needed, e.g.
 #: ``Annotated[ConfirmToken, Field(description=...)] = None`` (pydantic merges the two Fields).
 ConfirmToken = Annotated[str | None, Field(max_length=MAX_TOKEN_CHARS)]
@@ -57,57 +52,50 @@ ProjectArg = Annotated[
     Field(
         min_length=1,
         max_length=MAX_ADDRESS_CHARS,
-        description="project name; made DNS-safe for Dokploy, the original kept as its description",
+        description="project name (made DNS-safe)",
     ),
 ]
-StackNameArg = Annotated[str, Field(min_length=1, max_length=63, description="name of the stack's compose")]
+StackNameArg = Annotated[str, Field(min_length=1, max_length=63, description="the stack's compose name")]
 PublicHostArg = Annotated[
     str | None,
     Field(
         max_length=MAX_HOST_CHARS,
-        description="public host name of the API and Studio, e.g. api.example.com (DNS must point at the "
-        "Dokploy server); default: keep the sslip.io name Dokploy generates",
+        description="public host of API and Studio, e.g. api.example.com (DNS to Dokploy); default: sslip.io",
     ),
 ]
-LetsEncryptArg = Annotated[bool, Field(description="serve the domain over https with Let's Encrypt")]
+LetsEncryptArg = Annotated[bool, Field(description="https with Let's Encrypt")]
 SiteUrlArg = Annotated[
     str | None,
     Field(
         max_length=MAX_URL_CHARS,
-        description="your application's URL, where auth sends users back, e.g. https://app.example.com",
+        description="your app's URL, where auth sends users back",
     ),
 ]
 SmtpArg = Annotated[
-    SmtpSettings | None, Field(description="mail server for auth e-mails; without it confirmations are not sent")
+    str | None,
+    Field(
+        max_length=MAX_URL_CHARS,
+        description="auth e-mail server: smtp://user:password@host:587?from=admin@example.com (percent-encoded)",
+    ),
 ]
 ServerNameArg = Annotated[
     str | None,
     Field(
         max_length=MAX_ADDRESS_CHARS,
-        description="the Dokploy server (a name from the instances file); default: the default one",
+        description="Dokploy server name from the instances file; default: the default server",
     ),
 ]
 RemoteServerIdArg = Annotated[
     str | None,
     Field(
         max_length=MAX_ADDRESS_CHARS,
-        description="Dokploy's id of a remote server to deploy on; default: the Dokploy host",
+        description="Dokploy remote server id to deploy on; default: the Dokploy host",
     ),
 ]
-TemplateMirrorArg = Annotated[
-    str | None,
-    Field(
-        max_length=MAX_URL_CHARS,
-        description="base URL of a Dokploy templates mirror, when the host cannot reach the catalogue",
-    ),
-]
-TemplateDirArg = Annotated[
+TemplateArg = Annotated[
     str | None,
     Field(
         max_length=MAX_PATH_CHARS,
-        description="a folder on this MCP server's machine with docker-compose.yml and template.toml: imported offline",
+        description="if Dokploy cannot reach its catalogue: a mirror URL, or a local folder with the template's files",
     ),
-]
-DeployWaitArg = Annotated[
-    float, Field(ge=30, le=3600, description="seconds to wait for the deploy (first pulls take minutes)")
 ]
