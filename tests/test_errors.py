@@ -138,7 +138,7 @@ def _supabase() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
         "supabase.errors.EnvWriteError": (lambda: s.EnvWriteError("differs", stored="A=1"), "did not store"),
         "supabase.errors.TemplateUnavailableError": (
             lambda: s.TemplateUnavailableError("Dokploy's catalogue", DokployAPIError(**api())),
-            "template_dir",
+            "call again with template: a folder",
         ),
         "supabase.errors.DeployFailedError": (
             lambda: s.DeployFailedError("ended error", status="error"),
@@ -164,6 +164,13 @@ def _base() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
             "Not confirmed",
         ),
         "bootstrap.BootstrapError": (lambda: BootstrapError("Dokploy is down"), "Bootstrap cannot go on"),
+        "errors.JobStoppedError": (lambda: errors.JobStoppedError("cancel_job asked"), "Stopped: cancel_job"),
+        "errors.JobNotFoundError": (
+            lambda: errors.JobNotFoundError(
+                "no job job_1", job_id="job_1", next_step=NextStep(tool="job_status", arguments={})
+            ),
+            "(next: call job_status)",
+        ),
     }
 
 

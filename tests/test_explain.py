@@ -148,6 +148,6 @@ async def test_an_unreachable_template_names_its_source_dokploys_error_and_the_o
     message = explain(TemplateUnavailableError("the mirror https://m.example", cause))
     assert message == (
         f"Dokploy could not get the Supabase template from the mirror https://m.example ({explain(cause)}). When the "
-        "Dokploy host cannot reach the internet, call again with template_dir (a folder on this machine with the "
-        "template's docker-compose.yml and template.toml, imported offline) or template_mirror"
+        "Dokploy host cannot reach the internet, call again with template: a folder on this machine with the "
+        "template's docker-compose.yml and template.toml (imported offline), or a mirror's URL"
     )

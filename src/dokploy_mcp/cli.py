@@ -56,6 +56,10 @@ def _config_flags() -> _Parser:
         "--instances", dest="instances_file", help="YAML file of Dokploy servers (DOKPLOY_MCP_INSTANCES_FILE)"
     )
     group.add_argument("--timeout", help="seconds to wait for Dokploy and the database (DOKPLOY_MCP_TIMEOUT)")
+    group.add_argument(
+        "--call-budget",
+        help="seconds a tool call may block before long work runs on as a job (DOKPLOY_MCP_CALL_BUDGET)",
+    )
     group.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (DOKPLOY_MCP_LOG_LEVEL)")
     group.add_argument(
         "--transport", choices=["stdio", "sse", "streamable-http"], help="default stdio (DOKPLOY_MCP_TRANSPORT)"
@@ -110,6 +114,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "toolsets",
         "instances_file",
         "timeout",
+        "call_budget",
         "log_level",
         "transport",
         "host",
@@ -179,9 +184,11 @@ def _check_database_url(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, servers: DokployServers) -> int:
-    from dokploy_mcp.server import build_server
+    from dokploy_mcp.jobs import Jobs
+    from dokploy_mcp.server import build_server, describe_failure
 
-    server = build_server(settings, servers=servers)
+    jobs = Jobs(describe_failure)
+    server = build_server(settings, servers=servers, jobs=jobs)
     # Everything built so far (the SDK, models, schemas) lives as long as the process: moved out of the collector's
     # reach, it no longer makes full collections slow while large results are built (measured in benchmarks/).
     import gc
@@ -194,10 +201,13 @@ def _serve(settings: Settings, servers: DokployServers) -> int:
         settings.read_only,
         ",".join(settings.toolsets),
     )
-    if settings.transport == "stdio":
-        server.run("stdio")
-        return 0
     import anyio
+
+    if settings.transport == "stdio":
+        from dokploy_mcp.stdio import serve_stdio
+
+        anyio.run(serve_stdio, server, jobs)
+        return 0
 
     from dokploy_mcp.http import serve_http
 

@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_ORIGINS))
     instances_file: Path | None = None
     timeout: float = Field(default=30.0, gt=0, le=3600)
+    # Below the 60 s request timeout most clients use, with room for the answer; long work runs on as a job.
+    call_budget: float = Field(default=45.0, ge=0.5, le=3600)
     log_level: LogLevel = "INFO"
     transport: Transport = "stdio"
     host: str = "127.0.0.1"

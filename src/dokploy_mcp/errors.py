@@ -16,6 +16,8 @@ The whole tree (module: class, what it means)::
     │   │   └── SqlTooComplex                     too long or too deep to parse safely; nothing was parsed
     │   └── postgres.errors.ConnectionStringError a DSN / target does not parse
     ├── confirm.ConfirmationError                 a confirm_token is missing, wrong, expired or stale (``reason``)
+    ├── errors.JobStoppedError                    a job was asked to stop (cancel_job, shutdown); its undo follows
+    ├── errors.JobNotFoundError                   no job with this id in this process (``job_id``)
     ├── dokploy.errors.DokployError               Dokploy's API (``server``)
     │   ├── DokployTransportError                 no answer: DNS, refused, TLS (``url``)
     │   │   └── DokployTimeoutError               no answer in time (``timeout``, ``path``)
@@ -98,3 +100,23 @@ class InputError(DokployMCPError):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class JobStoppedError(DokployMCPError):
+    """The job a flow runs in was asked to stop (``cancel_job`` or shutdown) and stopped at a safe point.
+
+    A domain error on purpose: the flows that restore on a failed step restore on a stop the same way.
+    """
+
+    what = "Stopped"
+
+
+class JobNotFoundError(DokployMCPError):
+    """No job with this id in this process: jobs live in the server process that started them, for an hour after
+    they finish."""
+
+    what = "No such job"
+
+    def __init__(self, message: str, *, job_id: str, next_step: NextStep | None = None) -> None:
+        super().__init__(message, next_step=next_step)
+        self.job_id = job_id

@@ -30,8 +30,8 @@ def explain(exc: DokployMCPError) -> str:
     if isinstance(exc, TemplateUnavailableError):
         return (
             f"Dokploy could not get the Supabase template from {exc.source} ({explain(exc.cause)}). When the Dokploy "
-            "host cannot reach the internet, call again with template_dir (a folder on this machine with the "
-            "template's docker-compose.yml and template.toml, imported offline) or template_mirror"
+            "host cannot reach the internet, call again with template: a folder on this machine with the "
+            "template's docker-compose.yml and template.toml (imported offline), or a mirror's URL"
         )
     return f"{exc.what}: {exc}{_next(exc)}"
 

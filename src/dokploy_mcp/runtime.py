@@ -1,4 +1,4 @@
-"""What the tools share while the server runs: settings, Dokploy clients, databases, the confirmer.
+"""What the tools share while the server runs: settings, Dokploy clients, databases, the confirmer, the jobs.
 
 Clients are created on first use, not at start-up: the server must answer ``tools/list`` fast, and most calls
 need only one of them. The runtime is the MCP lifespan's state, but it knows nothing of MCP.
@@ -16,6 +16,7 @@ import anyio
 from dokploy_mcp.config import DokployServerConfig, DokployServers, Settings, load_dokploy_servers
 from dokploy_mcp.confirm import Confirmer
 from dokploy_mcp.errors import ConfigurationError
+from dokploy_mcp.jobs import Jobs
 from dokploy_mcp.kong import GatewayFactory
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Runtime:
         *,
         client_factory: ClientFactory | None = None,
         gateway_factory: GatewayFactory | None = None,
+        jobs: Jobs | None = None,
     ) -> None:
         self.settings = settings
         self.servers = servers if servers is not None else load_dokploy_servers(settings)
@@ -50,14 +52,22 @@ class Runtime:
         self._databases: dict[str, Database] = {}
         self._superusers: dict[str, bool] = {}
         self._lock = anyio.Lock()
+        # Jobs run in a task group opened here: they outlive the calls that start them, not the server.
+        self.jobs = jobs if jobs is not None else Jobs()
 
     async def __aenter__(self) -> Runtime:
+        await self.jobs.__aenter__()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.aclose()
+        # The jobs first: their undo still needs the clients.
+        try:
+            await self.jobs.__aexit__(exc_type, exc, tb)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
 
     async def aclose(self) -> None:
         clients, self._clients = self._clients, {}

@@ -27,6 +27,18 @@ async def call(mcp: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     return result.structured_content
 
 
+async def finish(mcp: Client, answer: dict[str, Any]) -> dict[str, Any]:
+    """The final result of a long call: the answer itself, or, when it runs on as a job, what job_status returns
+    once the job has finished (each job_status call waits up to the server's call budget)."""
+    while answer.get("status") == "running":
+        report = await call(mcp, "job_status", job_id=answer["job"]["job_id"])
+        job = report["jobs"][0]
+        if job["finished_at"] is not None:
+            assert report["result"] is not None, job
+            return dict(report["result"])
+    return answer
+
+
 async def test_list_instances_finds_the_imported_stack(mcp: Client, supabase_stack: Compose) -> None:
     listed = await call(mcp, "dokploy_list_instances")
     found = [
@@ -90,14 +102,14 @@ async def test_manage_domain_moves_and_strips_the_kong_domain_without_redeployin
 @pytest.mark.timeout(3600)
 async def test_setup_wizard_deploys_a_stack_and_resumes(mcp: Client, dokploy: DokployClient) -> None:
     name = f"e2e-wizard-{secrets.token_hex(3)}"
-    arguments: dict[str, Any] = {"project": name, "wait_seconds": 3000}
+    arguments: dict[str, Any] = {"project": name}
     if E2E_TEMPLATE_DIR:
-        arguments["template_dir"] = E2E_TEMPLATE_DIR
+        arguments["template"] = E2E_TEMPLATE_DIR
     try:
-        first = await call(mcp, "dokploy_setup_wizard", **arguments)
+        first = await finish(mcp, await call(mcp, "dokploy_setup_wizard", **arguments))
         assert first["status"] in {"ready", "deployed_unverified"}, first
         assert first["deploy"]["status"] == "done"
-        again = await call(mcp, "dokploy_setup_wizard", **arguments)
+        again = await finish(mcp, await call(mcp, "dokploy_setup_wizard", **arguments))
         assert again["project_id"] == first["project_id"]
         assert again["compose_id"] == first["compose_id"]
     finally:
@@ -117,7 +129,7 @@ async def test_regenerate_keys_resign_on_a_deployed_stack(
     assert outcome.succeeded, outcome.log_tail
     # The sslip.io domain of an e2e host is usually not reachable from the tests: verify only where it is.
     preview = await call(mcp, "dokploy_regenerate_keys", stack=supabase_stack.compose_id, mode="resign", verify=False)
-    done = await call(
+    started = await call(
         mcp,
         "dokploy_regenerate_keys",
         stack=supabase_stack.compose_id,
@@ -125,6 +137,36 @@ async def test_regenerate_keys_resign_on_a_deployed_stack(
         verify=False,
         confirm_token=preview["confirm_token"],
     )
+    done = await finish(mcp, started)
     assert done["status"] == "done", done
     env = EnvFile.parse((await dokploy.compose_one(supabase_stack.compose_id)).env or "")
     assert env.get("ANON_KEY") != EnvFile.parse(supabase_stack.env or "").get("ANON_KEY")
+
+
+@full_only
+@pytest.mark.timeout(3600)
+async def test_cancel_job_mid_redeploy_leaves_the_env_as_it_was(
+    mcp: Client, dokploy: DokployClient, project: E2EProject, supabase_stack: Compose
+) -> None:
+    before = (await dokploy.compose_one(supabase_stack.compose_id)).env or ""
+    started = await call(
+        mcp,
+        "dokploy_update_env",
+        stack=supabase_stack.compose_id,
+        set={"SITE_URL": f"https://{secrets.token_hex(4)}.example"},
+        redeploy=True,
+        wait_s=0,
+    )
+    assert started["status"] == "running", started
+    job_id = started["job"]["job_id"]
+    # Wait until the redeploy has been queued (a step after the write), then stop the job.
+    while not any(step.startswith("deployment ") for step in started["job"]["steps_done"]):
+        started = {"job": (await call(mcp, "job_status", job_id=job_id, wait_s=2))["jobs"][0]}
+        if started["job"]["finished_at"] is not None:
+            pytest.skip("the redeploy finished before it could be stopped")  # a cached, fast host: nothing to stop
+    final = (await call(mcp, "cancel_job", job_id=job_id))["jobs"][0]
+    while final["finished_at"] is None:
+        final = (await call(mcp, "job_status", job_id=job_id))["jobs"][0]
+    assert final["status"] == "stopped", final
+    assert "previous env restored" in final["steps_done"]
+    assert (await dokploy.compose_one(supabase_stack.compose_id)).env == before

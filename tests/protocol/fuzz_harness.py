@@ -182,8 +182,8 @@ def _overrides(stand: Stand) -> dict[str, st.SearchStrategy[Any]]:
         "domain": hosts,
         "host": hosts,
         "site_url": urls,
-        "template_mirror": st.sampled_from([None, "http://127.0.0.1:9/templates", "not a url", ""]),
-        "template_dir": paths,
+        "template": st.one_of(st.sampled_from([None, "http://127.0.0.1:9/templates", "not a url", ""]), paths),
+        "smtp": st.sampled_from([None, "smtp://u:p@127.0.0.1:9?from=a@b.example", "smtp://:bad", "not a url"]),
         "server": st.sampled_from([None, "default", "nope"]),
         "timeout_ms": st.integers(min_value=1, max_value=MAX_TIMEOUT_MS),
     }

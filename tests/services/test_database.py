@@ -148,3 +148,31 @@ async def test_kong_refusing_the_key_is_a_gateway_auth_error(pgmeta_url: str) ->
             await pgmeta_via_gateway(gateway).execute("SELECT 1")
     assert caught.value.status == 403
     assert ANON_KEY not in str(caught.value)
+
+
+# -- the call budget caps a statement's timeout ---------------------------------------------------------------
+
+
+async def test_a_statement_timeout_above_the_call_budget_is_capped_and_said(pg_server_url: str) -> None:
+    from dokploy_mcp.postgres.errors import DatabaseTimeoutError
+    from dokploy_mcp.services.database import SqlRequest, run_sql
+
+    settings = load_settings(call_budget=3)
+    request = SqlRequest(
+        sql="SELECT pg_sleep(0.01)",
+        target=pg_server_url,
+        params=None,
+        role=None,
+        jwt_claims=None,
+        timeout_ms=600_000,
+        max_rows=10,
+        allow_write=False,
+        confirm_token=None,
+    )
+    async with Runtime(settings) as rt:
+        outcome = await run_sql(rt, request)
+        assert any("call budget" in note and "1000 ms" in note for note in outcome.notes), outcome.notes
+        # Past the capped timeout the server stops the statement itself, long before the asked 600 s.
+        slow = SqlRequest(**{**request.__dict__, "sql": "SELECT pg_sleep(30)"})
+        with pytest.raises(DatabaseTimeoutError):
+            await run_sql(rt, slow)

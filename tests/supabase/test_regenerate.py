@@ -204,8 +204,10 @@ async def run(s: Scene, mode: regen.Mode = "resign", **kwargs: Any) -> tuple[Reg
     recorder = StepRecorder(s.fake, s.kong)
 
     async def progress(message: str) -> None:
-        if message in BOUNDARIES:
-            recorder.mark(BOUNDARIES[message])
+        # The flow numbers its steps ("step 1/3: env written") so that progress carries a total.
+        step = message.split(": ", 1)[1] if message.startswith("step ") else message
+        if step in BOUNDARIES:
+            recorder.mark(BOUNDARIES[step])
 
     async with s.fake.client() as client:
         stack = await open_stack(client, s)

@@ -274,13 +274,13 @@ async def test_a_probe_without_an_answer_is_worded_by_the_tool() -> None:
     assert len(result.probe) == 1
 
 
-async def test_an_offline_catalogue_fails_at_stack_and_suggests_template_dir() -> None:
+async def test_an_offline_catalogue_fails_at_stack_and_suggests_a_template_folder() -> None:
     fake = new_fake(template_internet=False)
     result = await wizard_run(fake, DeployedKong(fake), spec())
     assert result.status == "failed"
     assert result.failed_step == "stack"
     assert result.problem is not None
-    assert "template_dir" in result.problem
+    assert "call again with template: a folder" in result.problem
     assert "fetch failed" in result.problem
     assert result.steps_done == ["check_dokploy", "project"]
     assert result.resume is not None and "project 'shop' exists" in result.resume
@@ -322,7 +322,11 @@ async def test_an_import_that_failed_midway_is_finished_on_resume() -> None:
     # Without template_dir the wizard cannot finish it, and says how.
     refused = await wizard_run(fake, kong, spec())
     assert refused.failed_step == "stack"
-    assert refused.problem is not None and "template_dir" in refused.problem
+    assert (
+        refused.problem is not None
+        and "Invalid template: " in refused.problem
+        and "same template folder" in refused.problem
+    )
     assert len(composes_in(fake, "shop")) == 1
 
     resumed = await wizard_run(fake, kong, spec(template_dir=str(TEMPLATE_DIR)))

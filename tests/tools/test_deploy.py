@@ -346,16 +346,12 @@ async def test_update_env_names_the_argument_of_a_variable_name_with_a_control_c
 @pytest.mark.parametrize(
     ("arguments", "field", "described"),
     [
-        ({"template_dir": "/tmp/templates\x00/etc"}, "template_dir", "NUL character (U+0000)"),
-        ({"template_dir": "/tmp/templates\n"}, "template_dir", "line break (U+000A)"),
-        ({"template_mirror": "https://mirror.example\x00"}, "template_mirror", "NUL character (U+0000)"),
+        ({"template": "/tmp/templates\x00/etc"}, "template", "NUL character (U+0000)"),
+        ({"template": "/tmp/templates\n"}, "template", "line break (U+000A)"),
+        ({"template": "https://mirror.example\x00"}, "template", "NUL character (U+0000)"),
         ({"project": "Acme\x1b[31m"}, "project", "control character (U+001B)"),
         ({"site_url": "https://acme.example\r"}, "site_url", "line break (U+000D)"),
-        (
-            {"smtp": {"host": "smtp.example", "user": "u", "password": "p\x00w", "admin_email": "a@acme.example"}},
-            "smtp.password",
-            "NUL character (U+0000)",
-        ),
+        ({"smtp": "smtp://u:p%00w@smtp.example:587?from=a@acme.example"}, "smtp.password", "NUL character (U+0000)"),
     ],
 )
 async def test_setup_wizard_refuses_control_characters_before_creating_anything(
@@ -430,4 +426,39 @@ async def test_setup_wizard_words_an_unreachable_template_catalogue() -> None:
     assert (wizard["status"], wizard["failed_step"]) == ("failed", "stack")
     problem = wizard["problem"]
     assert problem.startswith("Dokploy could not get the Supabase template from Dokploy's catalogue (Dokploy server ")
-    assert "call again with template_dir" in problem and "fetch failed" in problem
+    assert "call again with template" in problem and "fetch failed" in problem
+
+
+@pytest.mark.parametrize(
+    ("smtp", "wrong"),
+    [
+        ("smtp://u:pw@smtp.example:99999?from=a@acme.example", "port"),
+        ("smtp://u:pw@:587?from=a@acme.example", "host"),
+        ("smtp://u:s3cret-pass@smtp.example:587", "admin_email"),
+    ],
+)
+async def test_setup_wizard_explains_a_bad_smtp_url_without_repeating_it(
+    fake: FakeDokploy, smtp: str, wrong: str
+) -> None:
+    async with Client(make_server(fake)) as mcp:
+        result = await mcp.call_tool("dokploy_setup_wizard", {"project": "Acme", "smtp": smtp})
+    assert result.is_error and isinstance(result.content[0], TextContent)
+    message = result.content[0].text
+    assert "Invalid smtp: smtp must look like smtp://" in message and wrong in message, message
+    assert "pw@" not in message and "s3cret" not in message
+    assert fake.projects == {}
+
+
+def test_an_smtp_url_gives_every_setting_with_percent_encoded_credentials() -> None:
+    from dokploy_mcp.supabase.wizard import SmtpSettings
+
+    smtp = SmtpSettings.from_url("smtp://resend:re_%40key%2F1@smtp.resend.com:465?from=auth@acme.example&name=Acme")
+    assert (smtp.host, smtp.port, smtp.user, smtp.admin_email, smtp.sender_name) == (
+        "smtp.resend.com",
+        465,
+        "resend",
+        "auth@acme.example",
+        "Acme",
+    )
+    assert smtp.password.get_secret_value() == "re_@key/1"
+    assert SmtpSettings.from_url("smtp://u:p@mail.example?from=a@b.example").port == 587

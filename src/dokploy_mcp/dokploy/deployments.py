@@ -17,7 +17,7 @@ import anyio
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.dokploy.models import Deployment
-from dokploy_mcp.progress import Progress
+from dokploy_mcp.progress import Progress, safe_point
 
 if TYPE_CHECKING:
     # Only for annotations: tool modules import this module at start-up, and the client pulls in httpx.
@@ -78,6 +78,8 @@ async def deploy_and_wait(
         if clock() - started >= wait_seconds:
             tail = await client.deployment_read_logs(current.deployment_id, log_lines) if current else None
             return DeployOutcome(compose_id, "timeout", current, tail, clock() - started)
+        # A job asked to stop stops here, between polls, and its flow undoes what it did.
+        await safe_point()
         await sleep(poll_interval)
 
 

@@ -324,7 +324,7 @@ async def run_sql(rt: Runtime, request: SqlRequest) -> SqlOutcome:
             request.sql,
             params,
             read_only=not allow_write,
-            timeout_ms=request.timeout_ms,
+            timeout_ms=_within_budget(rt, request.timeout_ms, opened.notes),
             max_rows=request.max_rows,
             role=request.role,
             local_settings={"request.jwt.claims": json.dumps(claims)} if claims is not None else None,
@@ -335,6 +335,19 @@ async def run_sql(rt: Runtime, request: SqlRequest) -> SqlOutcome:
         await opened.aclose()
     outcome.notes = [*opened.notes, *getattr(outcome.result, "notes", [])]
     return outcome
+
+
+def _within_budget(rt: Runtime, timeout_ms: int, notes: list[str]) -> int:
+    """The statement timeout, at most the call budget less a margin for connecting and answering: the server stops
+    a statement past it cleanly (rolled back), where the call's own deadline could only abandon it."""
+    budget_ms = max(int((rt.settings.call_budget - 2) * 1000), 100)
+    if timeout_ms <= budget_ms:
+        return timeout_ms
+    notes.append(
+        f"timeout_ms {timeout_ms} is above this server's call budget: the statement may run {budget_ms} ms "
+        "(DOKPLOY_MCP_CALL_BUDGET)"
+    )
+    return budget_ms
 
 
 async def _superuser(rt: Runtime, runner: StatementRunner) -> bool:

@@ -10,14 +10,15 @@ what comes back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from dokploy_mcp.dokploy.deployments import DeployReport, report
+from dokploy_mcp.dokploy.deployments import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.errors import DokployNotFoundError
-from dokploy_mcp.errors import InputError
-from dokploy_mcp.progress import Progress
+from dokploy_mcp.errors import DokployMCPError, InputError
+from dokploy_mcp.progress import UNDO_SECONDS, Progress, safe_point, shielded
 from dokploy_mcp.supabase import domains as dom
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.envupdate import plan_env_update
@@ -25,7 +26,10 @@ from dokploy_mcp.supabase.errors import KeyStepError, StackNotFoundError
 from dokploy_mcp.supabase.inventory import ServerInventory, list_instances
 from dokploy_mcp.supabase.operations import (
     deploy_stack,
+    is_stop,
     log_masker,
+    put_back_env,
+    put_back_step,
     save_env_and_maybe_redeploy,
     secret_masker,
     write_env,
@@ -42,6 +46,8 @@ if TYPE_CHECKING:
     from dokploy_mcp.supabase.env import EnvChange
     from dokploy_mcp.supabase.regenerate import RegenerateOutcome
     from dokploy_mcp.supabase.stack import StackRef, SupabaseStack
+
+logger = logging.getLogger(__name__)
 
 DomainAction = Literal["list", "add", "update", "remove"]
 KeysMode = Literal["resign", "rotate"]
@@ -180,12 +186,8 @@ async def manage_domain(rt: Runtime, stack: str, request: DomainRequest, progres
     elif request.dry_run:
         outcome.status = "dry_run"
         return outcome
-    outcome.domains = await _apply(client, found, change)
+    outcome.domains, outcome.redeploy = await _apply(client, found, change, request, progress)
     outcome.status = "applied"
-    if request.redeploy:
-        outcome.redeploy = await deploy_stack(
-            client, found, title="dokploy-mcp: domain", wait_seconds=request.wait_seconds, progress=progress
-        )
     return outcome
 
 
@@ -219,18 +221,67 @@ def _confirm_removal(rt: Runtime, found: SupabaseStack, change: dom.DomainChange
     return None
 
 
-async def _apply(client: DokployClient, found: SupabaseStack, change: dom.DomainChange) -> list[Domain]:
-    """Apply the domain, then the URL variables; a failed env write puts the domain back. The domains afterwards."""
-    now = await dom.apply_domain(client, found, change)
+async def _apply(
+    client: DokployClient, found: SupabaseStack, change: dom.DomainChange, request: DomainRequest, progress: Progress
+) -> tuple[list[Domain], DeployReport | None]:
+    """Apply the domain, then the URL variables, then redeploy when asked: the domains afterwards and the redeploy.
+
+    A domain whose URL variables were not written would send auth and storage links to the old URL, so a failed
+    env write puts the domain back; a stop (cancel_job, shutdown) at any step puts both back, and redeploys the
+    old ones when the redeploy had started. The undo runs shielded from cancellation and bounded in time.
+    """
+    state = _Applied()
     try:
+        state.now = await dom.apply_domain(client, found, change)
+        await progress("domain applied")
         if change.env_plan is not None and change.env_plan.changed:
+            state.env = change.env_plan.after
             await write_env(client, found, change.env_plan.after)
-    except BaseException:
-        # A domain whose URL variables were not written would send auth and storage links to the old URL.
-        await dom.restore_domain(client, found, change, now)
+            await progress("URL variables written")
+        state.complete = True
+        await safe_point()
+        refreshed = await client.compose_one(found.ref.compose_id)
+        if not request.redeploy:
+            return list(refreshed.domains), None
+        state.deploying = True
+        deployed = await deploy_stack(
+            client, found, title="dokploy-mcp: domain", wait_seconds=request.wait_seconds, progress=progress
+        )
+        return list(refreshed.domains), deployed
+    except BaseException as exc:
+        if is_stop(exc) or not state.complete:
+            await _undo_domain(client, found, change, state, progress)
         raise
-    refreshed = await client.compose_one(found.ref.compose_id)
-    return list(refreshed.domains)
+
+
+@dataclass
+class _Applied:
+    """How far a domain change got: what to undo."""
+
+    now: Domain | None = None
+    env: EnvFile | None = None
+    complete: bool = False
+    deploying: bool = False
+
+
+async def _undo_domain(
+    client: DokployClient, found: SupabaseStack, change: dom.DomainChange, state: _Applied, progress: Progress
+) -> None:
+    async def undo() -> None:
+        if state.env is not None:
+            await progress(put_back_step(await put_back_env(client, found, state.env.render())))
+        await dom.restore_domain(client, found, change, state.now)
+        await progress("domain put back")
+        if state.deploying:
+            outcome = await deploy_and_wait(
+                client, found.ref.compose_id, redeploy=True, title="dokploy-mcp: undo", wait_seconds=UNDO_SECONDS - 10
+            )
+            await progress(f"redeployed with the previous domain ({outcome.status})")
+
+    try:
+        await shielded(undo, what=f"undoing the domain change of {found.ref.path}")
+    except DokployMCPError as exc:
+        logger.error("undoing the domain change of %s failed: %s", found.ref.path, exc)
 
 
 @dataclass(frozen=True)

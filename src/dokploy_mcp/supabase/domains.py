@@ -176,11 +176,19 @@ async def certificate_note(client: DokployClient, https: bool) -> str | None:
 
 
 async def restore_domain(client: DokployClient, stack: SupabaseStack, change: DomainChange, now: Domain | None) -> None:
-    """Undo :func:`apply_domain` after a later step failed (a removed domain comes back under a new id)."""
-    if change.action == "add" and now is not None:
-        await client.domain_delete(now.domain_id)
+    """Undo :func:`apply_domain` after a later step failed (a removed domain comes back under a new id).
+
+    ``now`` is None when the apply was interrupted before Dokploy answered: what it did is then read from Dokploy,
+    so that an added domain is found and a removed one is not created twice."""
+    if change.action == "add":
+        added = now if now is not None else await _added_domain(client, stack, change)
+        if added is not None:
+            await client.domain_delete(added.domain_id)
     elif change.action == "remove" and change.before is not None:
         before = change.before
+        current = await client.compose_one(stack.ref.compose_id)
+        if any(domain.domain_id == before.domain_id for domain in current.domains):
+            return  # the delete never landed
         await client.domain_create(
             host=before.host,
             compose_id=stack.ref.compose_id,
@@ -204,3 +212,11 @@ async def restore_domain(client: DokployClient, stack: SupabaseStack, change: Do
             port=before.port or KONG_PORT,
             path=before.path,
         )
+
+
+async def _added_domain(client: DokployClient, stack: SupabaseStack, change: DomainChange) -> Domain | None:
+    """The domain an interrupted add created, if it did: the stack's domain with the new host that was not there."""
+    known = {domain.domain_id for domain in stack.compose.domains}
+    current = await client.compose_one(stack.ref.compose_id)
+    added = [d for d in current.domains if d.domain_id not in known and d.host == change.host]
+    return added[0] if added else None

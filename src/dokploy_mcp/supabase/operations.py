@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+import anyio
 
 from dokploy_mcp.dokploy.deployments import DeployReport, deploy_and_wait, report
 from dokploy_mcp.dokploy.logtext import clean_log_text
-from dokploy_mcp.progress import Progress
+from dokploy_mcp.errors import DokployMCPError, JobStoppedError
+from dokploy_mcp.progress import UNDO_SECONDS, Progress, safe_point, shielded
 from dokploy_mcp.redact import mask_in_text
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.errors import ConcurrentChangeError, EnvWriteError
@@ -69,14 +72,28 @@ async def save_env_and_maybe_redeploy(
     wait_seconds: float,
     progress: Progress | None = None,
 ) -> DeployReport | None:
-    await write_env(client, stack, new_env)
-    if progress is not None:
-        await progress("env saved")
-    if not redeploy:
-        return None
-    return await deploy_stack(
-        client, stack, title="dokploy-mcp: env update", wait_seconds=wait_seconds, progress=progress, also_mask=new_env
-    )
+    """Write ``new_env`` and redeploy when asked. Stopped (cancel_job, shutdown) after the write started, it puts the
+    previous env back, and redeploys it when the redeploy had started, before the stop goes on."""
+    deploying = False
+    try:
+        await write_env(client, stack, new_env)
+        await _step(progress, "env saved")
+        await safe_point()
+        if not redeploy:
+            return None
+        deploying = True
+        return await deploy_stack(
+            client,
+            stack,
+            title="dokploy-mcp: env update",
+            wait_seconds=wait_seconds,
+            progress=progress,
+            also_mask=new_env,
+        )
+    except BaseException as exc:
+        if is_stop(exc):
+            await undo_env_change(client, stack, new_env, redeploy=deploying, progress=progress)
+        raise
 
 
 async def deploy_stack(
@@ -100,3 +117,75 @@ async def deploy_stack(
         on_progress=progress,
     )
     return report(outcome, log_masker(stack.env, *([also_mask] if also_mask is not None else [])))
+
+
+def is_stop(exc: BaseException) -> bool:
+    """Whether ``exc`` stops a flow from outside (cancel_job, shutdown, a cancelled task) rather than a failed step."""
+    return isinstance(exc, JobStoppedError | anyio.get_cancelled_exc_class())
+
+
+#: What :func:`put_back_env` found: the previous env was still there, it put it back, or someone else's is there.
+PutBack = Literal["unchanged", "restored", "theirs"]
+_PUT_BACK_STEPS: dict[PutBack, str] = {
+    "unchanged": "the env is the previous one",
+    "restored": "previous env restored",
+    "theirs": "the env was changed by someone else meanwhile and is left as they wrote it",
+}
+
+
+async def put_back_env(client: DokployClient, stack: SupabaseStack, *ours: str | None) -> PutBack:
+    """Put back the env ``stack`` was read with when Dokploy holds one of ``ours`` (what was written, or what
+    Dokploy made of it); an env someone else wrote meanwhile is left alone. EnvWriteError when the put-back env does
+    not read back."""
+    previous = (stack.compose.env or "").rstrip("\r\n")
+    current = ((await client.compose_one(stack.ref.compose_id)).env or "").rstrip("\r\n")
+    if current == previous:
+        return "unchanged"
+    if current not in {text.rstrip("\r\n") for text in ours if text is not None}:
+        return "theirs"
+    await client.compose_save_environment(stack.ref.compose_id, stack.compose.env or "")
+    stored = ((await client.compose_one(stack.ref.compose_id)).env or "").rstrip("\r\n")
+    if stored != previous:
+        raise EnvWriteError(
+            f"Dokploy did not store the previous env of {stack.ref.path} when it was put back; check it with "
+            "dokploy_validate_config",
+            stored=stored,
+        )
+    return "restored"
+
+
+def put_back_step(found: PutBack) -> str:
+    return _PUT_BACK_STEPS[found]
+
+
+async def undo_env_change(
+    client: DokployClient, stack: SupabaseStack, written: EnvFile, *, redeploy: bool, progress: Progress | None
+) -> None:
+    """Undo a stopped env write (and the redeploy that may have started with it), shielded and bounded in time;
+    each thing done is reported as a step. A failure of the undo is logged and reported, never raised over the
+    stop that caused it."""
+
+    async def undo() -> None:
+        found = await put_back_env(client, stack, written.render())
+        await _step(progress, put_back_step(found))
+        if redeploy and found == "restored":
+            outcome = await deploy_and_wait(
+                client,
+                stack.ref.compose_id,
+                redeploy=True,
+                title="dokploy-mcp: undo",
+                wait_seconds=UNDO_SECONDS - 10,
+            )
+            await _step(progress, f"redeployed with the previous env ({outcome.status})")
+
+    try:
+        await shielded(undo, what=f"undoing the env change of {stack.ref.path}")
+    except DokployMCPError as exc:
+        logger.error("undoing the env change of %s failed: %s", stack.ref.path, exc)
+        message = f"undo failed: {exc}"
+        await shielded(lambda: _step(progress, message), what="reporting the undo")
+
+
+async def _step(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        await progress(message)

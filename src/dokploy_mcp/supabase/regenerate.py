@@ -25,11 +25,11 @@ from pydantic import SecretStr
 from dokploy_mcp.dokploy.deployments import DeployOutcome, deploy_and_wait
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.kong import GatewayFactory
-from dokploy_mcp.progress import Progress
+from dokploy_mcp.progress import UNDO_SECONDS, Progress, shielded
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.errors import ConcurrentChangeError, EnvWriteError, KeyStepError
 from dokploy_mcp.supabase.keys import new_keys
-from dokploy_mcp.supabase.operations import write_env
+from dokploy_mcp.supabase.operations import put_back_env, write_env
 from dokploy_mcp.supabase.stack import SupabaseStack
 
 if TYPE_CHECKING:
@@ -85,13 +85,15 @@ async def regenerate(
 ) -> RegenerateOutcome:
     """Apply new keys; on any failure after the write, restore the previous env and redeploy."""
     url = _checked_url(stack, mode, verify)
+    planned = 3 if verify and url is not None else 2
     values = new_keys(stack.env.get("JWT_SECRET"), rotate=mode == "rotate")
     outcome = RegenerateOutcome(status="done", failed_step=None, new_env=stack.env.apply(set=values))
-    if not await _write(client, stack, outcome, wait_seconds):
+    if not await _write(client, stack, outcome):
         return outcome
-    await _note(outcome, progress, "env written")
     step = "redeploy"
     try:
+        # Inside the try: a stop at this first safe point must put the previous env back too.
+        await _note(outcome, progress, "env written", of=planned)
         deployed = await deploy_and_wait(
             client,
             stack.ref.compose_id,
@@ -103,18 +105,41 @@ async def regenerate(
         outcome.deploy = deployed
         if not deployed.succeeded:
             raise KeyStepError("redeploy", f"the redeploy ended {deployed.status}")
-        await _note(outcome, progress, "redeployed")
+        await _note(outcome, progress, "redeployed", of=planned)
         step = "verify"
         if verify and url is not None:
             async with gateway_factory(url, SecretStr(values["ANON_KEY"]), SecretStr(values["SERVICE_ROLE_KEY"])) as gw:
                 check = await gw.verify_keys()
             if not check.ok:
                 raise KeyStepError("verify", "the new keys did not pass the gateway check: " + "; ".join(check.details))
-            await _note(outcome, progress, "verified through kong")
+            await _note(outcome, progress, "verified through kong", of=planned)
     except DokployMCPError as exc:
         outcome.status, outcome.failed_step, outcome.failure = "rolled_back", step, exc
-        await _restore(client, stack, outcome, redeploy=True, wait_seconds=wait_seconds)
+        await _shielded_restore(client, stack, outcome, redeploy=True)
+    except BaseException:
+        # Cancelled (shutdown): the restore still runs to its end, then the cancellation goes on.
+        outcome.status, outcome.failed_step = "rolled_back", step
+        await _shielded_restore(client, stack, outcome, redeploy=True)
+        raise
     return outcome
+
+
+async def _shielded_restore(
+    client: DokployClient,
+    stack: SupabaseStack,
+    outcome: RegenerateOutcome,
+    *,
+    redeploy: bool,
+    also_ours: str | None = None,
+) -> None:
+    """:func:`_restore`, which no cancellation can interrupt and which ends within the undo bound."""
+    finished = await shielded(
+        lambda: _restore(client, stack, outcome, redeploy=redeploy, also_ours=also_ours),
+        what=f"restoring the env of {stack.ref.path}",
+    )
+    if not finished:
+        outcome.status = "rollback_failed"
+        outcome.restore_failure = KeyStepError("restore", f"the restore did not finish within {UNDO_SECONDS:.0f} s")
 
 
 def _checked_url(stack: SupabaseStack, mode: Mode, verify: bool) -> str | None:
@@ -132,33 +157,45 @@ def _checked_url(stack: SupabaseStack, mode: Mode, verify: bool) -> str | None:
     return url
 
 
-async def _note(outcome: RegenerateOutcome, progress: Progress | None, step: str) -> None:
+async def _note(outcome: RegenerateOutcome, progress: Progress | None, step: str, *, of: int) -> None:
     outcome.steps.append(step)
     if progress is not None:
-        await progress(step)
+        # Numbered, so that progress notifications carry the total (the deploy's own messages fall in between).
+        await progress(f"step {len(outcome.steps)}/{of}: {step}")
 
 
-async def _write(client: DokployClient, stack: SupabaseStack, outcome: RegenerateOutcome, wait_seconds: float) -> bool:
+async def _write(client: DokployClient, stack: SupabaseStack, outcome: RegenerateOutcome) -> bool:
     """Write the new env; True when it is stored. A failure is recorded in ``outcome`` (and the previous env put back
     where the write may have landed)."""
     assert outcome.new_env is not None
     try:
         await write_env(client, stack, outcome.new_env)
-    except ConcurrentChangeError as exc:
+    except BaseException as exc:
+        return await _write_failed(client, stack, outcome, exc)
+    return True
+
+
+async def _write_failed(
+    client: DokployClient, stack: SupabaseStack, outcome: RegenerateOutcome, exc: BaseException
+) -> bool:
+    """Record a failed write, and put the previous env back where the write may have landed. False, or the
+    cancellation re-raised once the env is safe."""
+    outcome.status, outcome.failed_step = "rolled_back", "write_env"
+    if isinstance(exc, ConcurrentChangeError):
         # Someone else changed the env since it was read and nothing was written: writing "the previous env" back
         # now would throw their change away.
-        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
+        outcome.failure = exc
         outcome.steps.append("nothing was written: the env someone else saved is left as it is")
         return False
-    except DokployMCPError as exc:
-        # The write may have landed although the call failed, or Dokploy stored something else: the restore
-        # below puts the previous env back when the stored one differs from it.
-        outcome.status, outcome.failed_step, outcome.failure = "rolled_back", "write_env", exc
-        # What Dokploy made of our write counts as ours: restoring over it is safe.
-        mangled = exc.stored if isinstance(exc, EnvWriteError) else None
-        await _restore(client, stack, outcome, redeploy=False, wait_seconds=wait_seconds, also_ours=mangled)
-        return False
-    return True
+    # The write may have landed although the call failed or was cancelled, or Dokploy stored something else: the
+    # restore puts the previous env back when the stored one differs from it. What Dokploy made of our write counts
+    # as ours: restoring over it is safe.
+    mangled = exc.stored if isinstance(exc, EnvWriteError) else None
+    await _shielded_restore(client, stack, outcome, redeploy=False, also_ours=mangled)
+    if not isinstance(exc, DokployMCPError):
+        raise exc
+    outcome.failure = exc
+    return False
 
 
 async def _restore(
@@ -167,7 +204,6 @@ async def _restore(
     outcome: RegenerateOutcome,
     *,
     redeploy: bool,
-    wait_seconds: float,
     also_ours: str | None = None,
 ) -> None:
     """Put the previous env back if Dokploy holds the one we wrote, redeploy, and record what happened.
@@ -178,29 +214,21 @@ async def _restore(
     previous = stack.compose.env or ""
     written = outcome.new_env.render() if outcome.new_env is not None else None
     try:
-        current = (await client.compose_one(stack.ref.compose_id)).env or ""
-        ours = {text.rstrip("\r\n") for text in (written, also_ours) if text is not None}
-        if current.rstrip("\r\n") == previous.rstrip("\r\n"):
-            outcome.steps.append("previous env restored")
-        elif current.rstrip("\r\n") in ours:
-            await client.compose_save_environment(stack.ref.compose_id, previous)
-            restored = await client.compose_one(stack.ref.compose_id)
-            if (restored.env or "").rstrip("\r\n") != previous.rstrip("\r\n"):
-                raise KeyStepError("restore", "Dokploy did not store the previous env")
-            outcome.steps.append("previous env restored")
-        else:
+        if await put_back_env(client, stack, written, also_ours) == "theirs":
             raise KeyStepError(
                 "restore",
                 "the env was changed by someone else meanwhile; it was left as they wrote it: check it with "
                 "dokploy_validate_config",
             )
+        outcome.steps.append("previous env restored")
         if redeploy:
             outcome.rollback_deploy = await deploy_and_wait(
                 client,
                 stack.ref.compose_id,
                 redeploy=True,
                 title="dokploy-mcp: keys restored",
-                wait_seconds=wait_seconds,
+                # Bounded: the restore runs shielded, within the undo bound; a longer redeploy is reported as such.
+                wait_seconds=UNDO_SECONDS - 10,
             )
             outcome.steps.append(f"redeployed with the previous env ({outcome.rollback_deploy.status})")
     except DokployMCPError as exc:

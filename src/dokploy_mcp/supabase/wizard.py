@@ -20,9 +20,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, is_supported_dokploy
 from dokploy_mcp.dokploy.deployments import DeployReport
@@ -69,8 +70,44 @@ class SmtpSettings(BaseModel):
     port: int = Field(default=587, ge=1, le=65535)
     user: str = Field(max_length=512, description="SMTP user name")
     password: SecretStr = Field(max_length=1024, description="SMTP password (never shown)")
-    admin_email: str = Field(max_length=320, description="the sender address of auth e-mails")
+    admin_email: str = Field(
+        min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="the sender address of auth e-mails"
+    )
     sender_name: str = Field(default="Supabase", max_length=256, description="the sender name of auth e-mails")
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpSettings:
+        """``smtp://user:password@host:587?from=admin@example.com&name=Acme`` (user and password percent-encoded):
+        one argument instead of an object of six, for a lean tool schema. The error never repeats the URL: it holds
+        a password."""
+        usage = "smtp must look like smtp://user:password@smtp.example.com:587?from=admin@example.com"
+        parts = urlsplit(url)
+        try:
+            port = parts.port or 587
+        except ValueError:
+            raise InputError(f"{usage} (the port is not a number from 1 to 65535)", field="smtp") from None
+        query = parse_qs(parts.query)
+        try:
+            return cls(
+                host=parts.hostname or "",
+                port=port,
+                user=unquote(parts.username or ""),
+                password=SecretStr(unquote(parts.password or "")),
+                admin_email=query.get("from", [""])[0],
+                sender_name=query.get("name", ["Supabase"])[0],
+            )
+        except ValidationError as exc:
+            wrong = "; ".join(f"{error['loc'][0]}: {error['msg']}" for error in exc.errors(include_input=False))
+            raise InputError(f"{usage} ({wrong})", field="smtp") from None
+
+
+def template_source(template: str | None) -> tuple[str | None, str | None]:
+    """The wizard's one ``template`` argument as (mirror URL, offline folder): a URL is a mirror, else a folder."""
+    if template is None:
+        return None, None
+    if template.startswith(("http://", "https://")):
+        return template, None
+    return None, template
 
 
 @dataclass
@@ -174,7 +211,7 @@ async def run_wizard(
     slug = dns_safe(spec.project)
     domain = validate_host(spec.domain, field="domain") if spec.domain else None
     if spec.template_dir and spec.template_mirror:
-        raise InputError("give template_dir or template_mirror, not both", field="template_dir")
+        raise InputError("give template_dir or template_mirror, not both", field="template")
     run = _Run(WizardResult(status="failed", project=slug, steps_done=[]), progress, reveal=spec.reveal)
     try:
         await _check_dokploy(client, run, domain)
@@ -206,8 +243,7 @@ def _refuse_control_characters(spec: WizardInput) -> None:
         "domain": spec.domain,
         "site_url": spec.site_url,
         "server_id": spec.server_id,
-        "template_mirror": spec.template_mirror,
-        "template_dir": spec.template_dir,
+        "template": spec.template_mirror or spec.template_dir,
     }
     env_texts: dict[str, str | None] = {}
     if spec.smtp is not None:
@@ -305,9 +341,9 @@ async def _reuse_stack(client: DokployClient, run: _Run, spec: WizardInput, comp
         if not spec.template_dir:
             raise InputError(
                 f"project {run.project.name!r} has an empty compose {compose.name!r} left by an earlier run "
-                "whose template import did not complete: call again with the same template_dir to finish "
+                "whose template import did not complete: call again with the same template folder to finish "
                 "it, or delete that compose in Dokploy",
-                field="template_dir",
+                field="template",
             )
         await _import_template(client, compose.compose_id, spec.template_dir)
         compose = await client.compose_one(compose.compose_id)
@@ -377,8 +413,8 @@ async def _read_template_dir(template_dir: str) -> tuple[str, str]:
         template_toml = await (folder / "template.toml").read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(
-            f"template_dir {str(folder)!r} must hold docker-compose.yml and template.toml ({exc.strerror})",
-            field="template_dir",
+            f"the template folder {str(folder)!r} must hold docker-compose.yml and template.toml ({exc.strerror})",
+            field="template",
         ) from None
     return compose_yaml, template_toml
 

@@ -9,6 +9,6 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import core, database, deploy, monitoring
+    from dokploy_mcp.tools import core, database, deploy, jobs, monitoring
 
-    return [*core.SPECS, *deploy.SPECS, *database.SPECS, *monitoring.SPECS]
+    return [*core.SPECS, *jobs.SPECS, *deploy.SPECS, *database.SPECS, *monitoring.SPECS]

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.dokploy.deployments import DeployReport
 from dokploy_mcp.explain import explain
+from dokploy_mcp.jobs import Job
+from dokploy_mcp.progress import Progress
 from dokploy_mcp.registry import Handler, ToolSpec
 from dokploy_mcp.services import setup, stacks
 from dokploy_mcp.supabase.inventory import ServerInventory
 from dokploy_mcp.supabase.secrets import shown
 from dokploy_mcp.supabase.stack import domain_url
 from dokploy_mcp.supabase.validate import ValidationReport
-from dokploy_mcp.supabase.wizard import WizardInput, WizardResult
+from dokploy_mcp.supabase.wizard import SmtpSettings, WizardInput, WizardResult, template_source
 from dokploy_mcp.tools.args import (
     MAX_ADDRESS_CHARS,
     MAX_ENV_CHARS,
     MAX_HOST_CHARS,
     MAX_VARIABLES,
     ConfirmToken,
-    DeployWaitArg,
     LetsEncryptArg,
     ProjectArg,
     PublicHostArg,
@@ -34,12 +36,12 @@ from dokploy_mcp.tools.args import (
     SmtpArg,
     StackArg,
     StackNameArg,
-    TemplateDirArg,
-    TemplateMirrorArg,
+    TemplateArg,
     VariableName,
     WaitArg,
 )
 from dokploy_mcp.tools.context import ToolContext, runtime
+from dokploy_mcp.tools.jobrun import JobView, WaitS, run_as_job
 
 if TYPE_CHECKING:
     from dokploy_mcp.dokploy.models import Domain
@@ -100,11 +102,15 @@ class EnvChangeView(BaseModel):
 
 class EnvUpdateResult(BaseModel):
     stack: str
+    status: Literal["unchanged", "dry_run", "saved", "running"] = Field(
+        description="running: the write and redeploy go on as `job`"
+    )
     dry_run: bool
     saved: bool = Field(description="the new env was written to Dokploy")
     changes: list[EnvChangeView]
     notes: list[str]
     redeploy: DeployReport | None = None
+    job: JobView | None = None
     next_step: str | None = None
 
 
@@ -130,18 +136,47 @@ async def dokploy_update_env(
     redeploy: RedeployArg = False,
     wait_seconds: WaitArg = 900,
     reveal: RevealArg = False,
+    wait_s: WaitS = None,
 ) -> EnvUpdateResult:
     """Set, unset or generate variables of a Supabase stack's env with a masked diff; dry_run previews. Keys and
     JWT_SECRET are refused here (use dokploy_regenerate_keys); URL variables are kept in step."""
     request = stacks.EnvRequest(
         set_values=set, unset=unset, generate=generate, dry_run=dry_run, redeploy=redeploy, wait_seconds=wait_seconds
     )
-    outcome = await stacks.update_env(runtime(ctx), stack, request, _progress(ctx))
+    rt = runtime(ctx)
+
+    async def work(progress: Progress) -> EnvUpdateResult:
+        return _env_result(await stacks.update_env(rt, stack, request, progress), dry_run, redeploy, reveal)
+
+    if dry_run:
+        return await work(_progress(ctx))
+    return await run_as_job(
+        ctx,
+        "dokploy_update_env",
+        {"stack": stack, "reveal": reveal, **asdict(request)},
+        lambda job: work(job.progress),
+        wait_s=wait_s,
+        summary=f"env update of {stack}" + (" and redeploy" if redeploy else ""),
+        running=lambda job: EnvUpdateResult(
+            stack=stack,
+            status="running",
+            dry_run=False,
+            saved=False,
+            changes=[],
+            notes=[],
+            job=job,
+            next_step=job.next_call,
+        ),
+    )
+
+
+def _env_result(outcome: stacks.EnvOutcome, dry_run: bool, redeploy: bool, reveal: bool) -> EnvUpdateResult:
     notes = outcome.notes
     if outcome.status == "unchanged":
         notes.append("nothing to change: the env already has these values")
     return EnvUpdateResult(
         stack=outcome.address,
+        status=outcome.status,
         dry_run=dry_run,
         saved=outcome.status == "saved",
         changes=[_view(change, reveal) for change in outcome.changes],
@@ -197,14 +232,22 @@ class DomainView(BaseModel):
 class DomainResult(BaseModel):
     stack: str
     action: Literal["list", "add", "update", "remove"]
+    status: Literal["listed", "confirm", "dry_run", "applied", "running"] = Field(
+        description="running: the change and its redeploy go on as `job`"
+    )
     applied: bool = Field(description="false for list, dry runs and previews")
-    domains: list[DomainView] = Field(description="the stack's domains after the action (before it, for previews)")
-    env_changes: list[EnvChangeView] = Field(description="URL variables changed to match the domain")
-    notes: list[str]
+    domains: list[DomainView] = Field(
+        default_factory=list, description="the stack's domains after the action (before it, for previews)"
+    )
+    env_changes: list[EnvChangeView] = Field(
+        default_factory=list, description="URL variables changed to match the domain"
+    )
+    notes: list[str] = Field(default_factory=list)
     confirm_token: str | None = Field(
         default=None, description="for remove: call again with this token (valid 10 minutes) to remove"
     )
     redeploy: DeployReport | None = None
+    job: JobView | None = None
     next_step: str | None = None
 
 
@@ -236,7 +279,7 @@ async def manage_domain(
     ] = None,
     https: Annotated[
         bool | None,
-        Field(description="for add/update: serve over https with a Let's Encrypt certificate (add defaults to true)"),
+        Field(description="for add/update: https with Let's Encrypt (add: default true)"),
     ] = None,
     domain_id: Annotated[
         str | None,
@@ -250,6 +293,7 @@ async def manage_domain(
     confirm_token: Annotated[
         ConfirmToken, Field(description="for remove: the token from the preview (call without it first)")
     ] = None,
+    wait_s: WaitS = None,
 ) -> DomainResult:
     """List, add, update or remove the public domain of a Supabase stack (kong, port 8000), keeping API_EXTERNAL_URL,
     SUPABASE_PUBLIC_URL and SUPABASE_HOST in step. Remove asks for confirmation; changes apply after a redeploy."""
@@ -263,10 +307,35 @@ async def manage_domain(
         wait_seconds=wait_seconds,
         confirm_token=confirm_token,
     )
-    outcome = await stacks.manage_domain(runtime(ctx), stack, request, _progress(ctx))
+    if action == "list" or dry_run:
+        return _domain_result(await stacks.manage_domain(runtime(ctx), stack, request, _progress(ctx)), action)
+    return await _domain_job(ctx, stack, request, wait_s)
+
+
+async def _domain_job(ctx: ToolContext, stack: str, request: stacks.DomainRequest, wait_s: int | None) -> DomainResult:
+    rt, action = runtime(ctx), request.action
+
+    async def work(job: Job) -> DomainResult:
+        return _domain_result(await stacks.manage_domain(rt, stack, request, job.progress), action)
+
+    return await run_as_job(
+        ctx,
+        "manage_domain",
+        {"stack": stack, **asdict(request)},
+        work,
+        wait_s=wait_s,
+        summary=f"domain {action} of {stack}" + (" and redeploy" if request.redeploy else ""),
+        running=lambda job: DomainResult(
+            stack=stack, action=action, status="running", applied=False, job=job, next_step=job.next_call
+        ),
+    )
+
+
+def _domain_result(outcome: stacks.DomainOutcome, action: stacks.DomainAction) -> DomainResult:
     result = DomainResult(
         stack=outcome.address,
         action=action,
+        status=outcome.status,
         applied=outcome.status == "applied",
         domains=[_domain_view(d) for d in outcome.domains],
         env_changes=[_view(c, reveal=False) for c in outcome.env_changes],
@@ -295,7 +364,9 @@ class KeyView(BaseModel):
 class RegenerateResult(BaseModel):
     stack: str
     mode: Literal["resign", "rotate"]
-    status: Literal["preview", "done", "rolled_back", "rollback_failed"]
+    status: Literal["preview", "running", "done", "rolled_back", "rollback_failed"] = Field(
+        description="running: the change goes on as `job`; its undo runs if it fails or is cancelled"
+    )
     changes: list[str] = Field(description="the variables that change")
     warnings: list[str]
     steps: list[str] = Field(description="what was done, in order")
@@ -304,6 +375,7 @@ class RegenerateResult(BaseModel):
     keys: list[KeyView] = Field(default_factory=list, description="the keys now in the stack's env")
     redeploy: DeployReport | None = None
     confirm_token: str | None = Field(default=None, description="call again with this token (valid 10 minutes)")
+    job: JobView | None = None
     next_step: str | None = None
 
 
@@ -325,12 +397,42 @@ async def dokploy_regenerate_keys(
         ConfirmToken, Field(description="the token from the preview; without it nothing changes")
     ] = None,
     reveal: RevealArg = False,
+    wait_s: WaitS = None,
 ) -> RegenerateResult:
     """Repair a Supabase stack's keys: sign new ones (resign) or rotate JWT_SECRET too, write the env, redeploy and
     verify through kong; any failure restores the previous env. Call without confirm_token to preview."""
     request = stacks.KeysRequest(mode=mode, verify=verify, wait_seconds=wait_seconds, confirm_token=confirm_token)
-    outcome = await stacks.regenerate_keys(runtime(ctx), stack, request, _progress(ctx))
+    rt = runtime(ctx)
     changes = ["ANON_KEY", "SERVICE_ROLE_KEY"] + (["JWT_SECRET"] if mode == "rotate" else [])
+
+    async def work(progress: Progress) -> RegenerateResult:
+        return _keys_result(await stacks.regenerate_keys(rt, stack, request, progress), mode, changes, reveal)
+
+    if confirm_token is None:
+        return await work(_progress(ctx))
+    return await run_as_job(
+        ctx,
+        "dokploy_regenerate_keys",
+        {"stack": stack, "reveal": reveal, **asdict(request)},
+        lambda job: work(job.progress),
+        wait_s=wait_s,
+        summary=f"keys {mode} of {stack}",
+        running=lambda job: RegenerateResult(
+            stack=stack,
+            mode=mode,
+            status="running",
+            changes=changes,
+            warnings=[_KEY_WARNINGS[mode]],
+            steps=job.steps_done,
+            job=job,
+            next_step=job.next_call,
+        ),
+    )
+
+
+def _keys_result(
+    outcome: stacks.KeysOutcome, mode: stacks.KeysMode, changes: list[str], reveal: bool
+) -> RegenerateResult:
     result = RegenerateResult(
         stack=outcome.address,
         mode=mode,
@@ -379,6 +481,17 @@ def _keys_next_step(outcome: stacks.KeysOutcome) -> str | None:
     return None
 
 
+#: The wizard's deploy may pull every Supabase image: it runs as a job, so it may wait long (cancel_job stops it).
+WIZARD_DEPLOY_WAIT_SECONDS = 3600
+
+
+class WizardAnswer(WizardResult):
+    status: Literal["ready", "deployed_unverified", "failed", "running"] = Field(  # type: ignore[assignment]
+        description="running: the setup goes on as `job`"
+    )
+    job: JobView | None = None
+
+
 async def dokploy_setup_wizard(
     ctx: ToolContext,
     project: ProjectArg,
@@ -389,29 +502,44 @@ async def dokploy_setup_wizard(
     smtp: SmtpArg = None,
     server: ServerNameArg = None,
     server_id: RemoteServerIdArg = None,
-    template_mirror: TemplateMirrorArg = None,
-    template_dir: TemplateDirArg = None,
-    wait_seconds: DeployWaitArg = 1200,
+    template: TemplateArg = None,
     reveal: RevealArg = False,
-) -> WizardResult:
-    """Deploy a Supabase stack on Dokploy end to end: project, stack from the template, env fixes, domain, deploy,
-    wait, probe through kong; returns URLs and credentials. Run again with the same project to resume."""
+    wait_s: WaitS = None,
+) -> WizardAnswer:
+    """Deploy Supabase on Dokploy end to end (project, template, env fixes, domain, deploy, kong probe); returns
+    URLs and credentials. Runs as a job; call again with the same project to resume."""
+    mirror, folder = template_source(template)
     spec = WizardInput(
         project=project,
         stack_name=stack_name,
         domain=domain,
         https=https,
         site_url=site_url,
-        smtp=smtp,
+        smtp=SmtpSettings.from_url(smtp) if smtp else None,
         server_id=server_id,
-        template_mirror=template_mirror,
-        template_dir=template_dir,
-        wait_seconds=wait_seconds,
+        template_mirror=mirror,
+        template_dir=folder,
+        wait_seconds=WIZARD_DEPLOY_WAIT_SECONDS,
         reveal=reveal,
     )
-    result = await setup.setup_stack(runtime(ctx), server, spec, _progress(ctx))
-    result.explain_errors(explain)
-    return result
+    rt = runtime(ctx)
+
+    async def work(job: Job) -> WizardAnswer:
+        result = await setup.setup_stack(rt, server, spec, job.progress)
+        result.explain_errors(explain)
+        return WizardAnswer.model_validate(result.model_dump())
+
+    return await run_as_job(
+        ctx,
+        "dokploy_setup_wizard",
+        {**asdict(spec), "server": server},
+        work,
+        wait_s=wait_s,
+        summary=f"Supabase setup of {project}/{stack_name}",
+        running=lambda job: WizardAnswer(
+            status="running", project=project, steps_done=job.steps_done, job=job, resume=job.next_call
+        ),
+    )
 
 
 def _spec(name: str, title: str, handler: Handler, *, read_only: bool = False, destructive: bool = False) -> ToolSpec:
