@@ -56,6 +56,8 @@ class ToolSpec:
     idempotent: bool = False
     open_world: bool = True
     read_only_form: ToolSpec | None = None
+    #: A tool about jobs (job_status): only writing flows start jobs, so read-only mode leaves it out.
+    about_jobs: bool = False
 
     def __post_init__(self) -> None:
         if self.toolset not in TOOLSETS:
@@ -92,6 +94,8 @@ def select_tools(specs: Iterable[ToolSpec], settings: Settings) -> list[ToolSpec
     selected: list[ToolSpec] = []
     for spec in specs:
         if spec.toolset not in enabled:
+            continue
+        if settings.read_only and spec.about_jobs:
             continue
         if settings.read_only and not spec.read_only:
             if spec.read_only_form is None:

@@ -409,3 +409,11 @@ async def test_a_call_that_is_not_a_job_is_cut_off_at_the_call_budget() -> None:
 
 class Answer(BaseModel):
     value: str
+
+
+async def test_read_only_mode_serves_no_job_tools(fake: FakeDokploy, stack: dict[str, Any]) -> None:
+    # Only writing flows start jobs: in read-only mode job_status could never find one.
+    async with Client(server(fake, stack["composeId"], [], read_only=True)) as mcp:
+        names = {tool.name for tool in (await mcp.list_tools()).tools}
+    assert names.isdisjoint({"job_status", "cancel_job"})
+    assert "health_check" in names

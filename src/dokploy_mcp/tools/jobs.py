@@ -63,6 +63,7 @@ SPECS = [
         handler=job_status,
         read_only=True,
         open_world=False,
+        about_jobs=True,
     ),
     ToolSpec(
         name="cancel_job",
@@ -70,6 +71,7 @@ SPECS = [
         toolset="core",
         handler=cancel_job,
         read_only=False,
+        about_jobs=True,
         destructive=False,
         idempotent=True,
         open_world=True,
