@@ -15,9 +15,10 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dokploy_mcp.config import Settings
+from dokploy_mcp.runtime import SharedRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,35 @@ def http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
         raise ValueError(f"{settings.transport!r} is not an HTTP transport")
     if settings.auth_token is not None:
         app = BearerAuthMiddleware(app, settings.auth_token.get_secret_value())
-    return app
+    shared: SharedRuntime | None = getattr(server, "shared_runtime", None)
+    return ProcessRuntime(app, shared) if shared is not None else app
+
+
+class ProcessRuntime:
+    """Holds the process's runtime (and with it the jobs' task group) from the ASGI lifespan's start to its end.
+
+    Over SSE the MCP lifespan runs once per connection: without this, a job would stop (and its clients close)
+    when the connection that started it closes. At shutdown the jobs are stopped and undone first, before the
+    transport's own shutdown, while their clients are still open.
+    """
+
+    def __init__(self, app: ASGIApp, shared: SharedRuntime) -> None:
+        self.app = app
+        self.shared = shared
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        async with self.shared.hold() as runtime:
+
+            async def receive_then_stop_jobs() -> Message:
+                message = await receive()
+                if message["type"] == "lifespan.shutdown":
+                    await runtime.jobs.shutdown("the server is shutting down")
+                return message
+
+            await self.app(scope, receive_then_stop_jobs, send)
 
 
 async def serve_http(server: MCPServer[Any], settings: Settings) -> None:

@@ -7,7 +7,8 @@ need only one of them. The runtime is the MCP lifespan's state, but it knows not
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -140,3 +141,38 @@ def _default_gateway(url: str, anon_key: SecretStr, service_role_key: SecretStr)
     from dokploy_mcp.kong.gateway import default_gateway
 
     return default_gateway(url, anon_key, service_role_key)
+
+
+class SharedRuntime:
+    """The one runtime of the process, whichever transport runs it.
+
+    The MCP lifespan runs once per process over stdio and streamable HTTP, but once per connection over SSE (and
+    per in-memory client in the tests). Jobs must outlive the connection that started them, with the clients they
+    use: so an HTTP server :meth:`hold` s one runtime for the whole process (from the ASGI lifespan), and every MCP
+    lifespan :meth:`use` s it. Without a holder (stdio, tests) the MCP lifespan opens and closes its own.
+    """
+
+    def __init__(self, factory: Callable[[], Runtime]) -> None:
+        self._factory = factory
+        self._held: Runtime | None = None
+
+    @property
+    def held(self) -> Runtime | None:
+        return self._held
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[Runtime]:
+        async with self._factory() as runtime:
+            self._held = runtime
+            try:
+                yield runtime
+            finally:
+                self._held = None
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[Runtime]:
+        if self._held is not None:
+            yield self._held
+            return
+        async with self._factory() as runtime:
+            yield runtime

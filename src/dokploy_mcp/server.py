@@ -30,7 +30,7 @@ from dokploy_mcp.jobs import Jobs
 from dokploy_mcp.kong import GatewayFactory
 from dokploy_mcp.redact import scrub
 from dokploy_mcp.registry import ToolSpec, build_tools
-from dokploy_mcp.runtime import ClientFactory, Runtime
+from dokploy_mcp.runtime import ClientFactory, Runtime, SharedRuntime
 
 INSTRUCTIONS = """\
 Deploys, repairs and operates self-hosted Supabase stacks on Dokploy servers.
@@ -61,19 +61,23 @@ def build_server(
     runtime_servers = servers if servers is not None else load_dokploy_servers(settings)
     process_confirmer = confirmer if confirmer is not None else Confirmer()
 
-    @asynccontextmanager
-    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with Runtime(
+    shared = SharedRuntime(
+        lambda: Runtime(
             settings,
             runtime_servers,
             process_confirmer,
             client_factory=client_factory,
             gateway_factory=gateway_factory,
             jobs=jobs if jobs is not None else Jobs(describe_failure),
-        ) as runtime:
+        )
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        async with shared.use() as runtime:
             yield runtime
 
-    return ToolsOnlyServer(
+    server = ToolsOnlyServer(
         "dokploy-mcp",
         title="Dokploy MCP",
         version=__version__,
@@ -85,6 +89,8 @@ def build_server(
         # advertises no listChanged or subscribe it could not keep.
         subscriptions=False,
     )
+    server.shared_runtime = shared
+    return server
 
 
 #: The list methods whose handlers make the SDK advertise the ``prompts`` and ``resources`` capabilities. Without
@@ -111,6 +117,9 @@ class ToolsOnlyServer(MCPServer[Runtime]):
     does so. An unknown tool is a protocol error too (spec 2025-11-25, tools, error handling), where the SDK would
     answer a successful result with ``isError``.
     """
+
+    #: The process's runtime, which an HTTP server holds for its whole life (see :class:`SharedRuntime`).
+    shared_runtime: SharedRuntime | None = None
 
     def __init__(self, name: str, *, tools: list[Tool], **kwargs: Any) -> None:
         super().__init__(name, tools=tools, **kwargs)
