@@ -14,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from dokploy_mcp.jobs import Job, JobStatus, Listener, job_key
+from dokploy_mcp.redact import scrub
 from dokploy_mcp.tools.context import ToolContext, runtime
 
 R = TypeVar("R", bound=BaseModel)
@@ -51,8 +52,9 @@ def view(job: Job) -> JobView:
         tool=job.tool,
         status=job.status,
         summary=job.summary,
-        steps_done=list(job.steps),
-        current_step=job.current_step,
+        # Steps quote Dokploy's words (a deployment's status, an error): data, scrubbed like every answer.
+        steps_done=[scrub(step) for step in job.steps],
+        current_step=scrub(job.current_step) if job.current_step is not None else None,
         total_steps=job.total,
         started_at=job.started_at,
         finished_at=job.finished_at,

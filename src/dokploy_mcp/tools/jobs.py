@@ -11,6 +11,9 @@ from dokploy_mcp.registry import ToolSpec
 from dokploy_mcp.tools.context import ToolContext, runtime
 from dokploy_mcp.tools.jobrun import JobView, WaitS, call_wait, reporter, view
 
+#: The newest jobs a listing shows; an older one is still read by its id.
+MAX_LISTED = 50
+
 JobIdArg = Annotated[
     str,
     Field(min_length=1, max_length=64, pattern=r"^job_[0-9a-f]+$", description="the job_id a long call answered with"),
@@ -18,7 +21,7 @@ JobIdArg = Annotated[
 
 
 class JobReport(BaseModel):
-    jobs: list[JobView] = Field(description="the job asked for, or every job of the last hour, newest first")
+    jobs: list[JobView] = Field(description="the job asked for, or the last hour's jobs, newest first (at most 50)")
     result: dict[str, Any] | None = Field(
         default=None, description="the finished job's result: what the call that started it would have answered"
     )
@@ -41,7 +44,7 @@ async def job_status(
     jobs. Finished results are kept for an hour."""
     jobs = runtime(ctx).jobs
     if job_id is None:
-        return JobReport(jobs=[view(job) for job in jobs.recent()])
+        return JobReport(jobs=[view(job) for job in jobs.recent()[:MAX_LISTED]])
     job = jobs.get(job_id)
     await job.wait(call_wait(ctx, wait_s), reporter(ctx))
     return _report(job)
