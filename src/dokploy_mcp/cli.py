@@ -60,6 +60,12 @@ def _config_flags() -> _Parser:
         "--call-budget",
         help="seconds a tool call may block before long work runs on as a job (DOKPLOY_MCP_CALL_BUDGET)",
     )
+    group.add_argument(
+        "--confirm",
+        choices=["auto", "human", "token"],
+        help="how destructive calls are confirmed (DOKPLOY_MCP_CONFIRM)",
+    )
+    group.add_argument("--state-dir", help="where the token secret and the audit log are kept (DOKPLOY_MCP_STATE_DIR)")
     group.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (DOKPLOY_MCP_LOG_LEVEL)")
     group.add_argument(
         "--transport", choices=["stdio", "sse", "streamable-http"], help="default stdio (DOKPLOY_MCP_TRANSPORT)"
@@ -115,6 +121,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "instances_file",
         "timeout",
         "call_budget",
+        "confirm",
+        "state_dir",
         "log_level",
         "transport",
         "host",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 Transport = Literal["stdio", "sse", "streamable-http"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ConfirmMode = Literal["auto", "human", "token"]
 
 #: Toolsets in the order the README and `dokploy-mcp tools` list them.
 TOOLSETS: tuple[str, ...] = (
@@ -95,6 +96,12 @@ _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
 
 
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/dokploy-mcp``, else ``~/.local/state/dokploy-mcp`` (created with mode 0700 on first write)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "dokploy-mcp"
+
+
 def _comma_list(value: Any) -> Any:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
@@ -145,6 +152,10 @@ class Settings(BaseSettings):
     timeout: float = Field(default=30.0, gt=0, le=3600)
     # Below the 60 s request timeout most clients use, with room for the answer; long work runs on as a job.
     call_budget: float = Field(default=45.0, ge=0.5, le=3600)
+    #: auto: ask the person (elicitation) when the client can, else a token; human: only a person; token: tokens.
+    confirm: ConfirmMode = "auto"
+    #: Where the server keeps what must survive a restart (the token secret, the audit log by default).
+    state_dir: Path = Field(default_factory=lambda: default_state_dir())
     log_level: LogLevel = "INFO"
     transport: Transport = "stdio"
     host: str = "127.0.0.1"
