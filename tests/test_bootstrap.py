@@ -85,33 +85,104 @@ async def test_fresh_install_gets_an_admin_and_an_unlimited_key_in_a_private_fil
     assert result.organization_id == member.recording.response_body["organizationId"]
 
 
-async def test_existing_admin_signs_in_instead(router: respx.MockRouter, tmp_path: Path) -> None:
-    replay(router, "health--fresh")
-    refused = replay(router, "auth.sign-up.email--admin-exists")
-    sign_in = replay(router, "auth.sign-in.email")
-    replay(router, "user.get--session")
-    replay(router, "user.createApiKey")
-    replay(router, "settings.getDokployVersion")
-
-    result = await run(tmp_path / "api-key")
-
-    assert refused.route.called
-    sign_in.assert_request_matches()
-    assert result.admin_created is False and result.key_created is True
-
-
-async def test_existing_admin_with_other_credentials_gets_a_clear_answer(
+async def test_a_rerun_with_the_owners_own_credentials_signs_in_and_creates_a_key(
     router: respx.MockRouter, tmp_path: Path
 ) -> None:
     replay(router, "health--fresh")
-    replay(router, "auth.sign-up.email--admin-exists")
-    replay(router, "auth.sign-in.email--wrong-password")
+    # better-auth refuses the owner's own e-mail with 422 before Dokploy's "Admin is already created" check.
+    refused = replay(router, "auth.sign-up.email--same-email-exists")
+    sign_in = replay(router, "auth.sign-in.email")
+    member = replay(router, "user.get--session")
+    create_key = replay(router, "user.createApiKey")
+    replay(router, "settings.getDokployVersion")
     key_file = tmp_path / "api-key"
 
-    with pytest.raises(
-        BootstrapError, match=r"an admin already exists .* pass the existing admin's e-mail and password"
-    ):
-        await run(key_file, password=SecretStr("wrong-password-123"))
+    result = await run(key_file)
+
+    assert json.loads(refused.request.content)["email"] == refused.recording.body["email"]
+    sign_in.assert_request_matches()
+    # The session of the sign-in, not of the refused sign-up, creates the key.
+    assert member.request.headers["cookie"] == member.recording.headers["cookie"]
+    create_key.assert_request_matches()
+    assert result.admin_created is False and result.key_created is True
+    assert result.organization_id == member.recording.response_body["organizationId"]
+    assert key_file.read_text() == TEST_API_KEY + "\n"
+
+
+async def test_a_sign_up_with_another_email_is_followed_by_a_sign_in_with_the_same_credentials(
+    router: respx.MockRouter, tmp_path: Path
+) -> None:
+    other = load("auth.sign-up.email--admin-exists").body
+    replay(router, "health--fresh")
+    refused = replay(router, "auth.sign-up.email--admin-exists")
+    # An e-mail that reaches Dokploy's 400 has no account (a taken one gets better-auth's 422 first), so the real
+    # sign-in answer is better-auth's 401 for unknown credentials.
+    sign_in = replay(router, "auth.sign-in.email--wrong-password")
+    member = router.get("/api/user.get")
+    key_file = tmp_path / "api-key"
+
+    with pytest.raises(BootstrapError) as info:
+        await run(key_file, email=other["email"], password=SecretStr(other["password"]))
+
+    assert json.loads(refused.request.content)["email"] == other["email"]
+    assert json.loads(sign_in.request.content) == {"email": other["email"], "password": other["password"]}
+    message = str(info.value)
+    assert "an admin already exists on this Dokploy and these credentials do not sign in" in message
+    assert "pass the existing admin's e-mail and password (DOKPLOY_ADMIN_EMAIL / DOKPLOY_ADMIN_PASSWORD)" in message
+    assert other["password"] not in message
+    assert not member.called
+    assert not key_file.exists()
+
+
+async def test_a_wrong_password_after_the_owners_email_is_refused_gets_the_clear_answer(
+    router: respx.MockRouter, tmp_path: Path
+) -> None:
+    wrong = load("auth.sign-in.email--wrong-password").body
+    replay(router, "health--fresh")
+    replay(router, "auth.sign-up.email--same-email-exists")
+    sign_in = replay(router, "auth.sign-in.email--wrong-password")
+    member = router.get("/api/user.get")
+    key_file = tmp_path / "api-key"
+
+    with pytest.raises(BootstrapError) as info:
+        await run(key_file, email=wrong["email"], password=SecretStr(wrong["password"]))
+
+    sign_in.assert_request_matches()
+    message = str(info.value)
+    # The e-mail is known to Dokploy here, so the answer points at the password.
+    assert message.startswith("an admin already exists on this Dokploy and this e-mail has an account but the password")
+    assert "401 INVALID_EMAIL_OR_PASSWORD" in message
+    assert "pass the existing admin's e-mail and password (DOKPLOY_ADMIN_EMAIL / DOKPLOY_ADMIN_PASSWORD)" in message
+    assert wrong["password"] not in message
+    assert not member.called
+    assert not key_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"message": "Password is too short", "code": "PASSWORD_TOO_SHORT"}, "(422 PASSWORD_TOO_SHORT: Password is"),
+        ({"message": "User already exists. Use another email."}, "(422: User already exists. Use another email.)"),
+        ("not json", "(422: Unprocessable Entity)"),
+    ],
+)
+async def test_an_unexpected_422_to_the_sign_up_stops_with_a_clear_error(
+    router: respx.MockRouter, tmp_path: Path, body: object, said: str
+) -> None:
+    recorded = load("auth.sign-up.email--same-email-exists")
+    replay(router, "health--fresh")
+    content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    router.post(recorded.path).mock(
+        return_value=httpx.Response(422, content=content, headers={"content-type": recorded.content_type})
+    )
+    sign_in = router.post("/api/auth/sign-in/email")
+    key_file = tmp_path / "api-key"
+
+    with pytest.raises(BootstrapError) as info:
+        await run(key_file)
+
+    assert str(info.value).startswith(f"Dokploy refused to create the admin {said}")
+    assert not sign_in.called
     assert not key_file.exists()
 
 
@@ -165,7 +236,7 @@ async def test_a_rate_limited_key_in_the_file_is_replaced(router: respx.MockRout
         return_value=exhausted.response()
     )
     replay(router, "settings.getDokployVersion")
-    replay(router, "auth.sign-up.email--admin-exists")
+    replay(router, "auth.sign-up.email--same-email-exists")
     replay(router, "auth.sign-in.email")
     replay(router, "user.get--session")
     replay(router, "user.createApiKey")
@@ -241,14 +312,16 @@ def test_the_config_snippet_points_at_the_key_file_not_the_key(tmp_path: Path) -
     assert env == {"DOKPLOY_URL": BASE_URL, "DOKPLOY_API_KEY_FILE": str((tmp_path / "k").resolve())}
 
 
-def test_bootstrap_command_against_a_replayed_fresh_dokploy(tmp_path: Path) -> None:
-    names = [
-        "health--fresh",
-        "auth.sign-up.email",
-        "user.get--session",
-        "user.createApiKey",
-        "settings.getDokployVersion",
-    ]
+@pytest.mark.parametrize(
+    ("sign_in", "said"),
+    [
+        (["auth.sign-up.email"], "created the first admin"),
+        (["auth.sign-up.email--same-email-exists", "auth.sign-in.email"], "signed in as the existing admin"),
+    ],
+    ids=["fresh", "rerun-with-the-owners-credentials"],
+)
+def test_bootstrap_command_against_a_replayed_dokploy(tmp_path: Path, sign_in: list[str], said: str) -> None:
+    names = ["health--fresh", *sign_in, "user.get--session", "user.createApiKey", "settings.getDokployVersion"]
     key_file = tmp_path / "api-key"
     with serve_in_thread(replay_app(names)) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DOKPLOY", "DATABASE_URL"))}
@@ -264,7 +337,7 @@ def test_bootstrap_command_against_a_replayed_fresh_dokploy(tmp_path: Path) -> N
             stdin=subprocess.DEVNULL,
         )
     assert result.returncode == 0, result.stderr
-    assert "created the first admin" in result.stderr
+    assert said in result.stderr
     snippet = json.loads(result.stdout)
     assert snippet["mcpServers"]["dokploy"]["env"]["DOKPLOY_API_KEY_FILE"] == str(key_file.resolve())
     assert key_file.read_text() == TEST_API_KEY + "\n"

@@ -1,7 +1,8 @@
 """Turn a fresh Dokploy into one this server can use, without a click: admin, organisation, API key, key file.
 
 The flow (reference: dokploy-api.md §1.4): wait for ``/api/health``; create the first admin through better-auth's
-sign-up (or sign in when an admin exists); read the organisation with ``user.get``; create an API key with
+sign-up (or sign in when an admin exists: Dokploy refuses the sign-up with 400 for another e-mail, better-auth
+with 422 for the owner's own); read the organisation with ``user.get``; create an API key with
 Dokploy's rate limit OFF (the default allows 5 REST calls a day); check that the key works; write it to a file
 with mode 600. Running it again with a key file whose key still works changes nothing.
 """
@@ -32,6 +33,10 @@ DEFAULT_KEY_NAME = "dokploy-mcp"
 #: Sign-up looks up the server's public IP and waits for its timeouts on a host without internet (~60 s measured).
 SIGN_UP_TIMEOUT = 180.0
 _ADMIN_EXISTS = "Admin is already created"
+#: better-auth's code for a sign-up whose e-mail has an account: ``USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL`` from the
+#: release Dokploy v0.30.2 ships (recorded); ``USER_ALREADY_EXISTS`` from older better-auth releases (not recorded;
+#: accepting it costs only a sign-in attempt).
+_EMAIL_TAKEN_CODES = frozenset({"USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "USER_ALREADY_EXISTS"})
 
 
 class BootstrapError(DokployMCPError):
@@ -196,16 +201,39 @@ async def _sign_up_or_in(session: DokployClient, email: str, password: SecretStr
         await session.auth_sign_up_email(email=email, password=password, name=name, request_timeout=SIGN_UP_TIMEOUT)
         return True
     except DokployAPIError as exc:
-        if exc.status != 400 or _ADMIN_EXISTS.lower() not in exc.message.lower():
-            raise BootstrapError(f"Dokploy refused to create the admin ({exc.status}: {exc.message})") from exc
+        email_taken = _email_taken(exc)
+        if not email_taken and not _admin_exists(exc):
+            raise BootstrapError(f"Dokploy refused to create the admin ({_label(exc)}: {exc.message})") from exc
     try:
         await session.auth_sign_in_email(email=email, password=password)
-    except DokployAuthError:
+    except DokployAuthError as exc:
+        # A taken e-mail means the account is there, so what does not match is the password.
+        if email_taken:
+            which = "this e-mail has an account but the password does not sign in"
+        else:
+            which = "these credentials do not sign in"
         raise BootstrapError(
-            "an admin already exists on this Dokploy and these credentials do not sign in: pass the existing "
-            "admin's e-mail and password (DOKPLOY_ADMIN_EMAIL / DOKPLOY_ADMIN_PASSWORD)"
+            f"an admin already exists on this Dokploy and {which} ({_label(exc)}): pass the existing admin's "
+            "e-mail and password (DOKPLOY_ADMIN_EMAIL / DOKPLOY_ADMIN_PASSWORD)"
         ) from None
     return False
+
+
+def _email_taken(exc: DokployAPIError) -> bool:
+    """better-auth refused the sign-up because the e-mail has an account (a re-run with the owner's own e-mail).
+
+    better-auth answers this before Dokploy's own "admin exists" check, so the owner never sees the 400.
+    """
+    return exc.status == 422 and exc.code in _EMAIL_TAKEN_CODES
+
+
+def _label(exc: DokployAPIError) -> str:
+    return f"{exc.status} {exc.code}" if exc.code else str(exc.status)
+
+
+def _admin_exists(exc: DokployAPIError) -> bool:
+    """Dokploy refused the sign-up because it has its admin already (a sign-up with another e-mail)."""
+    return exc.status == 400 and _ADMIN_EXISTS.lower() in exc.message.lower()
 
 
 def client_config_snippet(result: BootstrapResult, command: str = "dokploy-mcp") -> dict[str, object]:

@@ -14,12 +14,14 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
+from pydantic import SecretStr
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.deployments import deploy_and_wait
 from dokploy_mcp.dokploy.models import Compose, Container
 from dokploy_mcp.monitoring.containers import service_of, stack_containers
+from tests.conftest import require_real_part
 from tests.e2e.conftest import E2E_KEY, E2E_URL, LOG_MARKER, E2EProject, create_busybox, full_only, mcp_server
 from tests.e2e.deploylog import DEPLOYED, UNREACHABLE_REGISTRY, failed_pull_problems, services_in_deploy_log
 
@@ -189,6 +191,62 @@ def test_bootstrap_of_a_bootstrapped_dokploy_with_other_credentials_gives_its_cl
     assert result.returncode == 1, result.stderr
     assert "an admin already exists" in result.stderr
     assert not key_file.exists()
+
+
+#: The owner's credentials, for re-running bootstrap as the owner (compose.e2e.yml passes what its bootstrap used).
+E2E_ADMIN_EMAIL = os.environ.get("DOKPLOY_E2E_ADMIN_EMAIL", "")
+E2E_ADMIN_PASSWORD_FILE = os.environ.get("DOKPLOY_E2E_ADMIN_PASSWORD_FILE", "")
+
+
+def owner_password_args() -> tuple[list[str], dict[str, str]]:
+    """Bootstrap's password arguments and environment for the owner, from DOKPLOY_E2E_ADMIN_PASSWORD(_FILE)."""
+    password = os.environ.get("DOKPLOY_E2E_ADMIN_PASSWORD", "")
+    readable = bool(E2E_ADMIN_PASSWORD_FILE) and os.access(E2E_ADMIN_PASSWORD_FILE, os.R_OK)
+    require_real_part(
+        bool(E2E_ADMIN_EMAIL) and bool(password or readable),
+        "the Dokploy owner's credentials",
+        "set DOKPLOY_E2E_ADMIN_EMAIL and DOKPLOY_E2E_ADMIN_PASSWORD (or DOKPLOY_E2E_ADMIN_PASSWORD_FILE) to the "
+        "admin bootstrap created, to re-run bootstrap as that owner",
+    )
+    if password:
+        return [], {"DOKPLOY_ADMIN_PASSWORD": password}
+    return ["--password-file", E2E_ADMIN_PASSWORD_FILE], {}
+
+
+async def test_bootstrap_rerun_with_the_owners_credentials_signs_in_and_makes_a_working_key(
+    tmp_path: Path, dokploy: DokployClient
+) -> None:
+    password_args, password_env = owner_password_args()
+    key_file = tmp_path / "api-key"
+    key_name = f"e2e-rerun-{secrets.token_hex(4)}"
+    args = ["--key-file", str(key_file), "--key-name", key_name, *password_args]
+    # A fresh key file, so bootstrap cannot stop at "already bootstrapped": its sign-up is refused (422 for the
+    # owner's own e-mail) and it must sign in.
+    result = await anyio.to_thread.run_sync(
+        lambda: run_bootstrap(tmp_path, *args, DOKPLOY_ADMIN_EMAIL=E2E_ADMIN_EMAIL, **password_env)
+    )
+    assert result.returncode == 0, result.stderr
+    key = key_file.read_text(encoding="utf-8").strip()
+    async with DokployClient(base_url=E2E_URL, api_key=SecretStr(key), name="e2e-rerun", timeout=120) as client:
+        try:
+            assert "signed in as the existing admin" in result.stderr
+            assert key and key != E2E_KEY
+            assert key not in result.stdout + result.stderr
+            assert await client.settings_get_dokploy_version() == await dokploy.settings_get_dokploy_version()
+            member = await client.user_get()
+            assert member.role == "owner"
+            assert member.user is not None and (member.user.email or "").lower() == E2E_ADMIN_EMAIL.lower()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await delete_api_keys_named(client, key_name)
+
+
+async def delete_api_keys_named(client: DokployClient, name: str) -> None:
+    """Remove the keys this case made, so that re-runs of the suite do not pile keys up on the owner."""
+    raw = await client.query("user.get")
+    for api_key in raw.get("user", {}).get("apiKeys", []):
+        if api_key.get("name") == name:
+            await client.mutate("user.deleteApiKey", {"apiKeyId": api_key["id"]})
 
 
 def test_bootstrap_with_a_working_key_file_is_a_no_op(tmp_path: Path) -> None:
