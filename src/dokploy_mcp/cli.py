@@ -66,6 +66,11 @@ def _config_flags() -> _Parser:
         help="how destructive calls are confirmed (DOKPLOY_MCP_CONFIRM)",
     )
     group.add_argument("--state-dir", help="where the token secret and the audit log are kept (DOKPLOY_MCP_STATE_DIR)")
+    group.add_argument("--audit-log", help="file of every change (JSON lines), or - for stderr (DOKPLOY_MCP_AUDIT_LOG)")
+    group.add_argument(
+        "--secret-file",
+        help="file holding the secret that keys confirm tokens, shared by every worker (DOKPLOY_MCP_SECRET_FILE)",
+    )
     group.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (DOKPLOY_MCP_LOG_LEVEL)")
     group.add_argument(
         "--transport", choices=["stdio", "sse", "streamable-http"], help="default stdio (DOKPLOY_MCP_TRANSPORT)"
@@ -123,6 +128,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "call_budget",
         "confirm",
         "state_dir",
+        "audit_log",
+        "secret_file",
         "log_level",
         "transport",
         "host",

@@ -67,6 +67,10 @@ ENV_NAMES: dict[str, str] = {
     "allowed_hosts": "DOKPLOY_MCP_ALLOWED_HOSTS",
     "allowed_origins": "DOKPLOY_MCP_ALLOWED_ORIGINS",
     "instances_file": "DOKPLOY_MCP_INSTANCES_FILE",
+    "secret": "DOKPLOY_MCP_SECRET",
+    "secret_file": "DOKPLOY_MCP_SECRET_FILE",
+    "state_dir": "DOKPLOY_MCP_STATE_DIR",
+    "audit_log": "DOKPLOY_MCP_AUDIT_LOG",
     "timeout": "DOKPLOY_MCP_TIMEOUT",
     "log_level": "DOKPLOY_MCP_LOG_LEVEL",
     "transport": "DOKPLOY_MCP_TRANSPORT",
@@ -81,6 +85,9 @@ FLAG_NAMES: dict[str, str] = {
     "allowed_hosts": "--allowed-hosts",
     "allowed_origins": "--allowed-origins",
     "instances_file": "--instances",
+    "secret_file": "--secret-file",
+    "state_dir": "--state-dir",
+    "audit_log": "--audit-log",
     "timeout": "--timeout",
     "log_level": "--log-level",
     "transport": "--transport",
@@ -154,8 +161,13 @@ class Settings(BaseSettings):
     call_budget: float = Field(default=45.0, ge=0.5, le=3600)
     #: auto: ask the person (elicitation) when the client can, else a token; human: only a person; token: tokens.
     confirm: ConfirmMode = "auto"
+    #: Keys confirmation tokens and the SDK's sealed request state: the same on every worker of one deployment.
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
     #: Where the server keeps what must survive a restart (the token secret, the audit log by default).
     state_dir: Path = Field(default_factory=lambda: default_state_dir())
+    #: The audit trail of every change (JSON lines): a file, by default ``<state_dir>/audit.jsonl``; ``-`` is stderr.
+    audit_log: str | None = None
     log_level: LogLevel = "INFO"
     transport: Transport = "stdio"
     host: str = "127.0.0.1"
@@ -183,7 +195,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("dokploy_url", "database_url", "auth_token", "dokploy_api_key", mode="before")
+    @field_validator("dokploy_url", "database_url", "auth_token", "dokploy_api_key", "secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # An exported-but-empty variable (`DOKPLOY_URL=`) means "not set", not "set to nothing".
@@ -561,7 +573,7 @@ def _check_http_auth(settings: Settings) -> None:
 def _remember_secrets(settings: Settings) -> None:
     # DATABASE_URL's password alone is registered where the URL is parsed (postgres.conninfo.parse_setting): parsing
     # needs psycopg, which settings (the base layer) do not import.
-    redact.remember(settings.auth_token, settings.dokploy_api_key, settings.database_url)
+    redact.remember(settings.auth_token, settings.dokploy_api_key, settings.database_url, settings.secret)
 
 
 def load_settings(**overrides: Any) -> Settings:

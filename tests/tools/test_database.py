@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from dokploy_mcp.config import DokployServerConfig, load_settings
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.kong.gateway import KongGateway
+from dokploy_mcp.postgres.statement import UseMark
 from dokploy_mcp.server import build_server
 from dokploy_mcp.supabase.env import EnvFile
 from tests.fake_dokploy import SERVERS, FakeDokploy
@@ -161,6 +162,89 @@ async def test_a_destructive_statement_needs_its_confirmation_token(direct: Clie
         count(supabase_db, table)
 
 
+# -- single use of a confirm token, across server processes (the database decides) --------------------------------
+
+SHARED_SECRET = secrets.token_hex(32)
+
+
+def process(database_url: str, secret: str = SHARED_SECRET) -> Any:
+    """One server process of a deployment: its own runtime and confirmer, the deployment's secret."""
+    return build_server(load_settings(database_url=database_url, secret=secret), servers=SERVERS)
+
+
+def marks(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        if conn.execute("SELECT to_regclass('dokploy_mcp.used_confirmations')").fetchone() == (None,):
+            return 0
+        row = conn.execute("SELECT count(*) FROM dokploy_mcp.used_confirmations").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def fill(database_url: str, table: str, rows: int = 3) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (id int)")
+        conn.execute(f"INSERT INTO {table} SELECT generate_series(1, %s)", [rows])
+
+
+async def test_a_confirmed_statement_runs_once_whichever_process_gets_the_token(supabase_db: str) -> None:
+    table = f"public.once_{secrets.token_hex(3)}"
+    fill(supabase_db, table)
+    arguments = {"sql": f"DELETE FROM {table}", "allow_write": True}
+    async with Client(process(supabase_db)) as first, Client(process(supabase_db)) as second:
+        token = (await call(first, "execute_sql", **arguments))["confirm_token"]
+        assert (await call(first, "execute_sql", **arguments, confirm_token=token))["rows_affected"] == 3
+        fill(supabase_db, table)  # a replay that ran would delete these
+        # The same process remembers the token; a second process (fresh runtime and confirmer, same secret)
+        # accepts its MAC, and the database refuses it on the table's key.
+        for client in (first, second):
+            message = await error(client, "execute_sql", **arguments, confirm_token=token)
+            assert "already used" in message and "new preview" in message
+        assert count(supabase_db, table) == 3
+        # Its own token, on the second process: runs once there too.
+        fresh = (await call(second, "execute_sql", **arguments))["confirm_token"]
+        assert (await call(second, "execute_sql", **arguments, confirm_token=fresh))["rows_affected"] == 3
+    # A restarted process with the same secret: the database still refuses.
+    fill(supabase_db, table)
+    async with Client(process(supabase_db)) as restarted:
+        assert "already used" in await error(restarted, "execute_sql", **arguments, confirm_token=token)
+    assert count(supabase_db, table) == 3
+
+
+async def test_a_token_from_a_process_with_another_secret_does_not_fit(supabase_db: str) -> None:
+    arguments = {"sql": f"TRUNCATE public.other_{secrets.token_hex(3)}", "allow_write": True}
+    async with Client(process(supabase_db)) as ours, Client(process(supabase_db, secrets.token_hex(32))) as theirs:
+        token = (await call(ours, "execute_sql", **arguments))["confirm_token"]
+        assert "does not match" in await error(theirs, "execute_sql", **arguments, confirm_token=token)
+
+
+async def test_a_statement_that_fails_leaves_its_token_usable(supabase_db: str) -> None:
+    table = f"public.later_{secrets.token_hex(3)}"
+    arguments = {"sql": f"TRUNCATE {table}", "allow_write": True}
+    async with Client(process(supabase_db)) as client:
+        token = (await call(client, "execute_sql", **arguments))["confirm_token"]
+        before = marks(supabase_db)
+        assert "does not exist" in await error(client, "execute_sql", **arguments, confirm_token=token)
+        assert marks(supabase_db) == before  # rolled back with the statement
+        fill(supabase_db, table)
+        await call(client, "execute_sql", **arguments, confirm_token=token)
+        assert count(supabase_db, table) == 0
+        assert marks(supabase_db) == before + 1
+        fill(supabase_db, table)
+        assert "already used" in await error(client, "execute_sql", **arguments, confirm_token=token)
+        assert count(supabase_db, table) == 3
+
+
+async def test_only_confirmed_statements_are_recorded(direct: Client, supabase_db: str) -> None:
+    table = f"public.plain_{secrets.token_hex(3)}"
+    fill(supabase_db, table)
+    before = marks(supabase_db)
+    await call(direct, "execute_sql", sql=f"SELECT count(*) FROM {table}")
+    await call(direct, "execute_sql", sql=f"INSERT INTO {table} VALUES (4)", allow_write=True)
+    await call(direct, "execute_sql", sql=f"DELETE FROM {table}", allow_write=True)  # a preview: nothing ran
+    assert marks(supabase_db) == before and count(supabase_db, table) == 4
+
+
 async def test_role_and_jwt_claims_show_what_a_signed_in_user_sees(direct: Client) -> None:
     result = await call(
         direct,
@@ -294,6 +378,31 @@ async def test_a_stack_refuses_params_and_writes_nothing_read_only(
     before = count(supabase_db, "public.scratch")
     await error(client, "execute_sql", target="shop/supabase", sql="DELETE FROM public.scratch")
     assert count(supabase_db, "public.scratch") == before
+
+
+async def test_a_confirmed_statement_through_pg_meta_runs_once(
+    stack_client: tuple[Client, Any, str], supabase_db: str, stack_login: str
+) -> None:
+    client, _, _ = stack_client
+    table = f"public.stack_once_{secrets.token_hex(3)}"
+    fill(supabase_db, table)
+    login = sql.Identifier(stack_login)
+    with psycopg.connect(supabase_db, autocommit=True) as conn:
+        # The marks' table exists (another login made it): the stack's login is granted what the README says.
+        conn.execute(UseMark(secrets.token_hex(16), "execute_sql").sql())
+        conn.execute(sql.SQL("GRANT SELECT, DELETE ON {} TO {}").format(sql.Identifier(*table.split(".")), login))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA dokploy_mcp TO {}").format(login))
+        marks_table = "dokploy_mcp.used_confirmations"
+        conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON " + marks_table + " TO {}").format(login))
+    arguments = {"target": "shop/supabase", "sql": f"DELETE FROM {table}", "allow_write": True}
+    token = (await call(client, "execute_sql", **arguments))["confirm_token"]
+    before = marks(supabase_db)
+    done = await call(client, "execute_sql", **arguments, confirm_token=token)
+    assert done["route"] == "pg-meta via kong" and count(supabase_db, table) == 0
+    assert marks(supabase_db) == before + 1
+    fill(supabase_db, table)
+    assert "already used" in await error(client, "execute_sql", **arguments, confirm_token=token)
+    assert count(supabase_db, table) == 3
 
 
 async def test_a_stack_overview_through_pg_meta(stack_client: tuple[Client, Any, str]) -> None:

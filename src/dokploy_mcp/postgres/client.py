@@ -1,8 +1,9 @@
 """Run one SQL statement per call on a pooled PostgreSQL connection, safely bounded.
 
 Each :meth:`Database.execute` is its own transaction: ``SET TRANSACTION READ ONLY`` (when read-only),
-``SET LOCAL statement_timeout``, an optional ``SET LOCAL ROLE`` after a membership check, the statement,
-then ROLLBACK (read-only) or COMMIT.
+``SET LOCAL statement_timeout``, the confirm token's use mark when there is one
+(:class:`~dokploy_mcp.postgres.statement.UseMark`), an optional ``SET LOCAL ROLE`` after a membership check, the
+statement, then ROLLBACK (read-only) or COMMIT.
 
 The statement is sent with libpq's extended query protocol (``PQsendQueryParams``), always, even without
 parameters. psycopg's ``execute()`` sends parameterless text with the simple protocol, where
@@ -318,6 +319,9 @@ class Database:
         timeout = sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(int(run.timeout_ms)))
         settings: list[sql.Composable] = [sql.SQL("SET TRANSACTION READ ONLY"), timeout] if run.read_only else [timeout]
         await conn.execute(sql.SQL("; ").join(settings))
+        if run.mark is not None:
+            # As the connected login, before the role switch: the mark's table is the login's, not the role's.
+            await conn.execute(run.mark.sql())
         for name, value in (run.local_settings or {}).items():
             # Before the role switch: the target role may not be allowed to set these.
             await conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", [name, value])

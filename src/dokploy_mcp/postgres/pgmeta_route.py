@@ -10,6 +10,7 @@ So one call sends one text::
 
     BEGIN READ ONLY;                                  -- BEGIN; when writing
     SET LOCAL statement_timeout = <timeout_ms>;
+    DO $dokploy_mcp$ ... $dokploy_mcp$;               -- a confirm token's use mark, when there is one
     SET LOCAL "<name>"."<part>" = E'<value>';         -- local_settings, then "request"."jwt"."claims"
     SET LOCAL ROLE "<role>";                          -- role
     <the statement>
@@ -18,7 +19,9 @@ So one call sends one text::
 
 Every wrapper statement returns no rows, and the statement is proven to be exactly one by the parser before
 anything is sent (the composed text is parsed again and must hold exactly the wrappers plus that one statement), so
-the rows pg-meta answers are the statement's own. A read-only call ends with ROLLBACK, not COMMIT: a READ ONLY
+the rows pg-meta answers are the statement's own. The use mark (:class:`~dokploy_mcp.postgres.statement.UseMark`)
+is ours, added after the statement was proven single and counted among the wrappers; in the same transaction, it
+commits with the statement or not at all. A read-only call ends with ROLLBACK, not COMMIT: a READ ONLY
 transaction still queues ``pg_notify`` and writes temporary tables, and nothing of it should ever commit.
 
 The parser reads string literals the way PostgreSQL does with ``standard_conforming_strings = on``. A server (or a
@@ -125,9 +128,13 @@ def _compose(
     timeout_ms: int,
     settings: Sequence[tuple[str, str]],
     role: str | None,
+    mark: str | None = None,
 ) -> tuple[str, int]:
     """The text sent to pg-meta and how many statements it holds."""
     parts = ["BEGIN READ ONLY;" if read_only else "BEGIN;", f"SET LOCAL statement_timeout = {int(timeout_ms)};"]
+    if mark is not None:
+        # As the connected login, before the settings and the role switch, as on the direct route.
+        parts.append(mark + ";")
     # Settings before the role switch, as on the direct route: the target role may not be allowed to set them.
     parts.extend(f"SET LOCAL {_setting_name(name)} = {_literal(value)};" for name, value in settings)
     if role is not None:
@@ -273,7 +280,12 @@ class PgMetaRoute:
                 sqlstate=None,
             )
         text, expected = _compose(
-            single, read_only=run.read_only, timeout_ms=run.timeout_ms, settings=settings, role=run.role
+            single,
+            read_only=run.read_only,
+            timeout_ms=run.timeout_ms,
+            settings=settings,
+            role=run.role,
+            mark=run.mark.sql() if run.mark is not None else None,
         )
         if len(_parse(text)) != expected:
             # The wrappers around a single statement parse as wrappers plus one; anything else is a bug to stop on.

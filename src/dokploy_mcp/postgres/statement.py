@@ -4,10 +4,15 @@ Both routes to a database, :class:`~dokploy_mcp.postgres.client.Database` (direc
 :class:`~dokploy_mcp.postgres.pgmeta_route.PgMetaRoute` (through pg-meta), take the same :class:`RunOptions` with the
 same defaults and checks (:class:`Run`) and answer a :class:`QueryResult`: :class:`StatementRunner` is what both
 offer. Nothing here needs psycopg, so the pg-meta route does not load it.
+
+:class:`UseMark` is the one statement of ours that either route may add to a transaction: it records a confirm
+token's id in ``dokploy_mcp.used_confirmations`` in the statement's own transaction, so the statement and the mark
+commit together or not at all, and a second use of the token, from any process, fails on the table's key.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypedDict, Unpack
@@ -16,7 +21,18 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from dokploy_mcp.errors import InputError
 
-__all__ = ["Column", "Params", "QueryResult", "Run", "RunOptions", "StatementRunner", "require_statement"]
+__all__ = [
+    "MARK_REFUSED_SQLSTATE",
+    "TOKEN_USED_SQLSTATE",
+    "Column",
+    "Params",
+    "QueryResult",
+    "Run",
+    "RunOptions",
+    "StatementRunner",
+    "UseMark",
+    "require_statement",
+]
 
 #: Values for a statement's ``%s`` / ``%(name)s`` placeholders.
 Params = Sequence[Any] | Mapping[str, Any]
@@ -28,7 +44,8 @@ class RunOptions(TypedDict, total=False):
     ``read_only`` runs it in a READ ONLY transaction that is rolled back; otherwise the transaction is committed.
     ``timeout_ms`` is its statement_timeout; at most ``max_rows`` rows and ``max_bytes`` bytes of them are read.
     ``role`` switches to that role for the statement. ``local_settings`` are set for the transaction only (e.g.
-    ``request.jwt.claims`` so that RLS policies see a signed-in user).
+    ``request.jwt.claims`` so that RLS policies see a signed-in user). ``mark`` records a confirm token's use in the
+    same transaction, before the role switch (as the connected login) and before the statement.
     """
 
     read_only: bool
@@ -37,6 +54,75 @@ class RunOptions(TypedDict, total=False):
     max_bytes: int
     role: str | None
     local_settings: Mapping[str, str] | None
+    mark: UseMark | None
+
+
+#: Raised by the mark when the token's id is already in the table: the token was used (by any process).
+TOKEN_USED_SQLSTATE = "DMU01"
+#: Raised by the mark when the login may not create or write the table.
+MARK_REFUSED_SQLSTATE = "DMU02"
+_TOKEN_ID = re.compile(r"[0-9a-f]{16,64}")
+_TOOL = re.compile(r"[a-z_]{1,63}")
+
+# One DO block: one statement on either route (pg-meta's parse count holds), no parameters (pg-meta's simple
+# protocol takes none), and only text of ours in it (the id and tool are checked to be hex and a name). The table is
+# created on first use; to_regclass first, because CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege even when
+# the schema exists. ON CONFLICT waits for a concurrent insert of the same id: if that commits, this one is a replay.
+# Rows older than a day are purged (tokens live 10 minutes; the day absorbs clocks that disagree), a few at a time
+# and never waiting on another transaction's rows (FOR UPDATE: the login needs UPDATE on the table too).
+_MARK = """DO $dokploy_mcp$
+BEGIN
+  IF pg_catalog.to_regclass('dokploy_mcp.used_confirmations') IS NULL THEN
+    BEGIN
+      CREATE SCHEMA IF NOT EXISTS dokploy_mcp;
+      CREATE TABLE IF NOT EXISTS dokploy_mcp.used_confirmations (
+        token_id text PRIMARY KEY,
+        used_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+        tool text NOT NULL
+      );
+      COMMENT ON TABLE dokploy_mcp.used_confirmations IS
+        'dokploy-mcp: ids of confirm tokens that ran a statement, so that none runs twice';
+    EXCEPTION WHEN unique_violation OR duplicate_schema OR duplicate_table THEN
+      NULL;  -- a concurrent first use created it
+    END;
+  END IF;
+  INSERT INTO dokploy_mcp.used_confirmations (token_id, tool) VALUES ('{token_id}', '{tool}')
+    ON CONFLICT (token_id) DO NOTHING;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'this confirm_token was already used' USING ERRCODE = '{used}';
+  END IF;
+  DELETE FROM dokploy_mcp.used_confirmations WHERE token_id IN (
+    SELECT token_id FROM dokploy_mcp.used_confirmations
+    WHERE used_at < pg_catalog.now() - interval '1 day' LIMIT 100 FOR UPDATE SKIP LOCKED);
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE EXCEPTION 'cannot record the confirm_token in dokploy_mcp.used_confirmations: %', SQLERRM
+    USING ERRCODE = '{refused}',
+    HINT = 'the login needs CREATE on the database for the first use, or USAGE on schema dokploy_mcp and SELECT, ' ||
+      'INSERT, UPDATE, DELETE on the table (see the README, Security model)';
+END
+$dokploy_mcp$"""
+
+
+@dataclass(frozen=True)
+class UseMark:
+    """Record ``token_id`` as used by ``tool`` in the statement's transaction (see the module's docstring).
+
+    A replay raises SQLSTATE :data:`TOKEN_USED_SQLSTATE`; a login that may not write the table,
+    :data:`MARK_REFUSED_SQLSTATE`. A statement that fails rolls the mark back with it.
+    """
+
+    token_id: str
+    tool: str
+
+    def __post_init__(self) -> None:
+        # Both go into the SQL as literals: only text that cannot close a quote.
+        if not _TOKEN_ID.fullmatch(self.token_id) or not _TOOL.fullmatch(self.tool):
+            raise ValueError("a use mark takes a hex token id and a tool name")
+
+    def sql(self) -> str:
+        return _MARK.format(
+            token_id=self.token_id, tool=self.tool, used=TOKEN_USED_SQLSTATE, refused=MARK_REFUSED_SQLSTATE
+        )
 
 
 @dataclass(frozen=True)
@@ -49,6 +135,7 @@ class Run:
     max_bytes: int = 1_000_000
     role: str | None = None
     local_settings: Mapping[str, str] | None = None
+    mark: UseMark | None = None
 
     @classmethod
     def of(cls, options: RunOptions) -> Run:
