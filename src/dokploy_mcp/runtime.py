@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from dokploy_mcp.audit import AuditLog
 from dokploy_mcp.config import DokployServerConfig, DokployServers, Settings, load_dokploy_servers
 from dokploy_mcp.confirm import Confirmer
 from dokploy_mcp.errors import ConfigurationError
@@ -55,6 +56,7 @@ class Runtime:
         self._lock = anyio.Lock()
         # Jobs run in a task group opened here: they outlive the calls that start them, not the server.
         self.jobs = jobs if jobs is not None else Jobs()
+        self.audit = AuditLog(settings)
 
     async def __aenter__(self) -> Runtime:
         await self.jobs.__aenter__()
