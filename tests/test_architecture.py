@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "dokploy_mcp"
 PACKAGE = "dokploy_mcp"
 #: Shared helpers of the tool layer, which every toolset module may import.
-TOOL_HELPERS = frozenset({"tools", "tools.args", "tools.context", "tools.jobrun"})
+TOOL_HELPERS = frozenset({"tools", "tools.args", "tools.context", "tools.jobrun", "tools.shaping", "tools.confirming"})
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _violation(edge: Edge, table: dict[str, int]) -> str | None:
     is_tool = edge.source.startswith("tools.") and edge.source not in TOOL_HELPERS
     if is_tool and edge.target.startswith("tools.") and edge.target not in TOOL_HELPERS:
         return f"{where}: a tool module imports another tool module"
-    if source_layer in (1, 3) and not same_package and edge.target not in ("confirm", "runtime", "jobs"):
+    if source_layer in (1, 3) and not same_package and edge.target not in ("confirm", "runtime", "jobs", "audit"):
         return f"{where}: clients of different packages do not import each other"
     return None
 

@@ -67,8 +67,8 @@ def test_tools_command_honours_read_only_and_toolsets(tmp_path: Path) -> None:
     result = run(tmp_path, "tools", "--read-only", "--toolsets", "deploy")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()[1:] if line.strip() and "tool(s)" not in line]
-    assert names == ["dokploy_list_instances", "dokploy_validate_config"]
-    assert "2 tool(s); read-only mode: on" in result.stdout
+    assert names == ["dokploy_list_instances", "dokploy_validate_config", "list_domains"]
+    assert "3 tool(s); read-only mode: on" in result.stdout
 
 
 def test_doctor_without_dokploy_says_what_to_fix_and_fails(tmp_path: Path) -> None:

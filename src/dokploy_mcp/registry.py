@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ValidationError
 
+from dokploy_mcp.audit import AuditLog, audit_call, current_call
 from dokploy_mcp.config import TOOLSETS, Settings
 from dokploy_mcp.errors import ConfigurationError, DokployMCPError
 from dokploy_mcp.explain import explain
@@ -138,7 +140,7 @@ def guard(spec: ToolSpec, settings: Settings) -> Handler:
             # The backstop of the call budget: long work runs as a job and answers within the budget; anything
             # else that runs past it (a slow database or Dokploy answer in a read-only call) is cut off here.
             with anyio.move_on_after(settings.call_budget + BUDGET_MARGIN_SECONDS):
-                return await handler(*args, **kwargs)
+                return await _audited(spec, kwargs, lambda: handler(*args, **kwargs))
             raise ToolError(
                 f"{spec.name} did not finish within this server's call budget of {settings.call_budget:g} s "
                 "(DOKPLOY_MCP_CALL_BUDGET) and was stopped; nothing it was doing is left half done. Ask for less "
@@ -162,6 +164,37 @@ def guard(spec: ToolSpec, settings: Settings) -> Handler:
             ) from exc
 
     return guarded
+
+
+#: The arguments that name what a call changes, in the order they are looked for.
+_TARGETS = ("stack", "target", "project", "job_id")
+
+
+async def _audited(spec: ToolSpec, kwargs: dict[str, Any], call: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a tool that changes things between the audit trail's "started" and "finished" lines."""
+    ctx = next((value for value in kwargs.values() if isinstance(value, Context)), None)
+    if spec.read_only or ctx is None:
+        return await call()
+    audit: AuditLog = ctx.request_context.lifespan_context.audit
+    target = next((str(kwargs[name]) for name in _TARGETS if kwargs.get(name) is not None), None)
+    arguments = {k: v for k, v in kwargs.items() if not isinstance(v, Context) and k != "person"}
+    async with audit_call(audit, spec.name, target, arguments) as handle:
+        token = current_call.set(handle)
+        try:
+            result = await call()
+        finally:
+            current_call.reset(token)
+        handle.outcome = _outcome(result)
+        return result
+
+
+def _outcome(result: Any) -> str:
+    """What a result says happened: its status, and the job it runs on as, when it does."""
+    status = getattr(result, "status", None)
+    job = getattr(result, "job", None)
+    if job is not None and getattr(job, "status", None) == "running":
+        return f"running as {job.job_id}"
+    return "ok" if status is None else f"ok: {status}"
 
 
 #: Keywords that only annotate a schema. In an output schema they are dropped: the model reads the result itself,

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server import MCPServer, ServerRequestContext
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
@@ -23,7 +23,7 @@ from mcp_types import (
 
 from dokploy_mcp import __version__
 from dokploy_mcp.config import DokployServers, Settings, load_dokploy_servers
-from dokploy_mcp.confirm import Confirmer
+from dokploy_mcp.confirm import Confirmer, token_secret
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.explain import explain
 from dokploy_mcp.jobs import Jobs
@@ -59,7 +59,9 @@ def build_server(
         specs = all_specs()
     # Resolve the servers now so that a bad instances file stops start-up instead of the first tool call.
     runtime_servers = servers if servers is not None else load_dokploy_servers(settings)
-    process_confirmer = confirmer if confirmer is not None else Confirmer()
+    # One secret keys confirm tokens and the SDK's sealed request state, so every worker of a deployment agrees.
+    secret = token_secret(settings)
+    process_confirmer = confirmer if confirmer is not None else Confirmer(secret)
 
     shared = SharedRuntime(
         lambda: Runtime(
@@ -85,6 +87,7 @@ def build_server(
         lifespan=lifespan,
         tools=build_tools(specs, settings),
         log_level=settings.log_level,
+        request_state_security=RequestStateSecurity(keys=[secret]),
         # No list ever changes and nothing is subscribable: without the listen stream the 2026-07-28 era
         # advertises no listChanged or subscribe it could not keep.
         subscriptions=False,

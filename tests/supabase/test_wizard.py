@@ -20,7 +20,8 @@ from dokploy_mcp.supabase import wizard
 from dokploy_mcp.supabase.env import EnvFile
 from dokploy_mcp.supabase.errors import TemplateUnavailableError
 from dokploy_mcp.supabase.keys import check_keys
-from dokploy_mcp.supabase.wizard import SmtpSettings, WizardResult, dns_safe, run_wizard
+from dokploy_mcp.supabase.wizard import WizardResult, dns_safe, run_wizard
+from dokploy_mcp.supabase.wizard_input import SmtpSettings
 from tests.fake_dokploy import FakeDokploy
 from tests.supabase.kong_double import make_key
 from tests.supabase.test_regenerate import DeployedKong, StepRecorder, assert_keys_consistent, inject
@@ -410,7 +411,7 @@ async def test_a_domain_over_http_gets_no_certificate() -> None:
 async def test_a_stack_without_kong_domain_gets_one_created() -> None:
     fake = new_fake()
     compose = fake.add_supabase_stack("shop", "supabase", domains=[])
-    result = await wizard_run(fake, DeployedKong(fake), spec(domain="api.example.com"))
+    result = await wizard_run(fake, DeployedKong(fake), spec(domain="api.example.com", adopt=True))
     assert result.status == "ready", (result.failed_step, result.problem)
     [domain] = kong_domains(fake, compose["composeId"])
     assert (domain["host"], domain["https"], domain["port"]) == ("api.example.com", True, 8000)
@@ -448,7 +449,13 @@ async def test_keys_signed_with_another_secret_are_resigned_with_the_stack_secre
     other = "another-jwt-secret-with-at-least-32-characters"
     broken = env.apply(set={"ANON_KEY": make_key(other, "anon"), "SERVICE_ROLE_KEY": make_key(other, "service_role")})
     compose = fake.add_supabase_stack("shop", "supabase", env=broken.render())
-    result = await wizard_run(fake, DeployedKong(fake), spec())
+    # Not this wizard's stack: never taken over silently (its keys stay as they are) ...
+    refused = await wizard_run(fake, DeployedKong(fake), spec())
+    assert (refused.status, refused.failed_step) == ("failed", "stack")
+    assert refused.problem is not None and "adopt=true" in refused.problem
+    assert fake.composes[compose["composeId"]]["env"] == broken.render()
+    # ... only when the caller names it with adopt (the service confirms first when it is deployed).
+    result = await wizard_run(fake, DeployedKong(fake), spec(adopt=True))
     assert result.status == "ready", (result.failed_step, result.problem, result.probe)
     assert any("keys were broken" in w and "new JWT_SECRET" not in w for w in result.warnings)
     stored = EnvFile.parse(fake.composes[compose["composeId"]]["env"])
@@ -464,7 +471,10 @@ async def test_a_short_jwt_secret_is_replaced_and_the_keys_signed_with_the_new_o
     env = EnvFile.parse(template["env"]).apply(set={"JWT_SECRET": "short"})
     assert any(f.severity == "critical" for f in check_keys(env.as_dict()))
     compose = fake.add_supabase_stack("shop", "supabase", env=env.render())
-    result = await wizard_run(fake, DeployedKong(fake), spec())
+    refused = await wizard_run(fake, DeployedKong(fake), spec())
+    assert (refused.status, refused.failed_step) == ("failed", "stack")
+    assert EnvFile.parse(fake.composes[compose["composeId"]]["env"]).get("JWT_SECRET") == "short"
+    result = await wizard_run(fake, DeployedKong(fake), spec(adopt=True))
     assert result.status == "ready", (result.failed_step, result.problem, result.probe)
     assert any("with a new JWT_SECRET" in w for w in result.warnings)
     stored = fake.composes[compose["composeId"]]["env"]
@@ -573,7 +583,7 @@ async def test_an_env_dokploy_stores_differently_is_put_back_before_the_run_stop
         return response
 
     async with fake.client(transport=httpx.MockTransport(handle)) as client:
-        result = await run_wizard(client, "main", spec(**FULL), gateway_factory=DeployedKong(fake).factory)
+        result = await run_wizard(client, "main", spec(**FULL, adopt=True), gateway_factory=DeployedKong(fake).factory)
 
     assert result.status == "failed" and result.failed_step == "fix_env"
     assert fake.composes[stack["composeId"]]["env"] == before

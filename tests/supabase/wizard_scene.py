@@ -12,7 +12,8 @@ from typing import Any
 
 from dokploy_mcp.explain import explain
 from dokploy_mcp.supabase import wizard
-from dokploy_mcp.supabase.wizard import WizardInput, WizardResult, run_wizard
+from dokploy_mcp.supabase.wizard import WizardResult, run_wizard
+from dokploy_mcp.supabase.wizard_input import WizardInput
 from tests.fake_dokploy import FakeDokploy
 from tests.supabase.test_regenerate import DeployedKong, StepRecorder
 

@@ -154,9 +154,12 @@ async def test_update_env_saves_and_says_it_is_not_applied_yet(
 
 
 async def test_update_env_with_redeploy_waits_for_the_outcome(client: Client, fake: FakeDokploy) -> None:
-    result = await call(
-        client, "dokploy_update_env", stack="shop/supabase", generate=["DASHBOARD_PASSWORD"], redeploy=True
-    )
+    arguments: dict[str, Any] = {"stack": "shop/supabase", "generate": ["DASHBOARD_PASSWORD"], "redeploy": True}
+    # A new dashboard password overwrites the current one: a secret, so the call is confirmed first (token flow).
+    preview = await call(client, "dokploy_update_env", **arguments)
+    assert preview["status"] == "confirm" and preview["saved"] is False and preview["confirm_token"]
+    assert "DASHBOARD_PASSWORD" in preview["notes"][-1]
+    result = await call(client, "dokploy_update_env", **arguments, confirm_token=preview["confirm_token"])
     assert result["redeploy"]["status"] == "done"
     assert result["changes"][0]["new"].startswith("••••")
     assert result["next_step"] is None
@@ -262,7 +265,7 @@ async def test_regenerate_keys_that_fail_before_any_change_say_so_without_a_next
 )
 def test_regenerate_keys_next_step_follows_the_outcome(status: Any, env_state: Any, expected: str | None) -> None:
     from dokploy_mcp.services.stacks import KeysOutcome
-    from dokploy_mcp.tools.deploy import _keys_next_step
+    from dokploy_mcp.tools.keys import _keys_next_step
 
     step = _keys_next_step(KeysOutcome(address="default:x", status=status, env_state=env_state))
     assert step is None if expected is None else step is not None and expected in step
@@ -450,7 +453,7 @@ async def test_setup_wizard_explains_a_bad_smtp_url_without_repeating_it(
 
 
 def test_an_smtp_url_gives_every_setting_with_percent_encoded_credentials() -> None:
-    from dokploy_mcp.supabase.wizard import SmtpSettings
+    from dokploy_mcp.supabase.wizard_input import SmtpSettings
 
     smtp = SmtpSettings.from_url("smtp://resend:re_%40key%2F1@smtp.resend.com:465?from=auth@acme.example&name=Acme")
     assert (smtp.host, smtp.port, smtp.user, smtp.admin_email, smtp.sender_name) == (

@@ -23,12 +23,15 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
+from dokploy_mcp.confirm import USED_MESSAGE, ConfirmationError
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.postgres.activity import ConnectionReport, Thresholds, connection_report
-from dokploy_mcp.postgres.errors import DatabaseConnectionError, SqlRefused, SqlTooComplex
+from dokploy_mcp.postgres.errors import DatabaseConnectionError, DatabaseQueryError, SqlRefused, SqlTooComplex
 from dokploy_mcp.postgres.introspect import database_executor, overview, table_details
 from dokploy_mcp.postgres.schema_models import SchemaOverview, TableDetail
+from dokploy_mcp.postgres.statement import TOKEN_USED_SQLSTATE, UseMark
 from dokploy_mcp.postgres.targets import Route, diagnose, is_connection_string
+from dokploy_mcp.redact import scrub
 from dokploy_mcp.supabase.stack import open_stack
 
 if TYPE_CHECKING:
@@ -239,6 +242,8 @@ class SqlRequest:
     max_rows: int
     allow_write: bool
     confirm_token: str | None
+    #: A person confirmed this call (elicitation): no token is needed.
+    person: bool = False
 
 
 @dataclass
@@ -286,6 +291,23 @@ def _classify(rt: Runtime, request: SqlRequest, params: Sequence[Any] | None) ->
     return classified
 
 
+def destruction_preview(rt: Runtime, request: SqlRequest) -> str | None:
+    """What a destructive statement does, in words for the person asked to confirm it; None when the statement is
+    not one to confirm (read-only, or a write the guard does not mark destructive)."""
+    if not request.allow_write:
+        return None
+    params = list(request.params) if request.params else None
+    classified = _classify(rt, request, params)
+    if not classified.destructive:
+        return None
+    sql = request.sql if len(request.sql) <= 600 else request.sql[:600] + " ..."
+    where = scrub(request.target) if request.target else "DATABASE_URL"
+    return (
+        f"Run this statement on {where}? It is destructive (" + "; ".join(classified.reasons) + ") and cannot be "
+        f"undone from here:\n{scrub(sql)}"
+    )
+
+
 async def run_sql(rt: Runtime, request: SqlRequest) -> SqlOutcome:
     """Run one statement on ``request.target``: read-only (guard plus READ ONLY transaction) unless
     ``allow_write``; a destructive one first answers a confirm token, and runs when called again with it."""
@@ -303,38 +325,81 @@ async def run_sql(rt: Runtime, request: SqlRequest) -> SqlOutcome:
                 "the SQL is too large or too deeply nested to check, and a stack's pg-meta route runs only "
                 "statements proven to be one: split it into smaller statements"
             )
-        if allow_write and classified.destructive:
-            arguments = {
-                "sql": request.sql,
-                "target": request.target,
-                "params": params,
-                "role": request.role,
-                "jwt_claims": request.jwt_claims,
-            }
-            if request.confirm_token is None:
-                outcome.confirm_token = rt.confirmer.issue("execute_sql", arguments, opened.display).token
-                outcome.preview = (
-                    "destructive: " + "; ".join(classified.reasons) + ". Nothing ran: call again with this "
-                    "confirm_token to run it"
-                )
+        token_id = None
+        if allow_write and classified.destructive and not request.person:
+            token_id = _confirm(rt, request, params, classified, opened, outcome)
+            if token_id is None:
                 return outcome
-            rt.confirmer.verify(request.confirm_token, "execute_sql", arguments, opened.display)
-        claims = request.jwt_claims
-        outcome.result = await opened.runner.execute(
-            request.sql,
-            params,
-            read_only=not allow_write,
-            timeout_ms=_within_budget(rt, request.timeout_ms, opened.notes),
-            max_rows=request.max_rows,
-            role=request.role,
-            local_settings={"request.jwt.claims": json.dumps(claims)} if claims is not None else None,
-        )
+        outcome.result = await _execute(rt, request, params, opened, token_id)
         if opened.route == "direct" and not allow_write and await _superuser(rt, opened.runner):
             opened.notes.append(SUPERUSER_NOTE)
     finally:
         await opened.aclose()
     outcome.notes = [*opened.notes, *getattr(outcome.result, "notes", [])]
     return outcome
+
+
+def _confirm(
+    rt: Runtime,
+    request: SqlRequest,
+    params: list[Any] | None,
+    classified: Classified,
+    opened: OpenRoute,
+    outcome: SqlOutcome,
+) -> str | None:
+    """The id of the request's token, now used in this process; or None after putting a new token and a preview
+    into ``outcome`` (no token yet: nothing runs)."""
+    arguments = {
+        "sql": request.sql,
+        "target": request.target,
+        "params": params,
+        "role": request.role,
+        "jwt_claims": request.jwt_claims,
+    }
+    if request.confirm_token is None:
+        outcome.confirm_token = rt.confirmer.issue("execute_sql", arguments, opened.display).token
+        outcome.preview = (
+            "destructive: " + "; ".join(classified.reasons) + ". Nothing ran: call again with this "
+            "confirm_token to run it"
+        )
+        return None
+    # The state is the target, which the statement does not change: single use rests on the token's id, here in
+    # the process and, in the statement's transaction, in the database (_execute).
+    return rt.confirmer.verify(request.confirm_token, "execute_sql", arguments, opened.display)
+
+
+async def _execute(
+    rt: Runtime, request: SqlRequest, params: list[Any] | None, opened: OpenRoute, token_id: str | None
+) -> QueryResult:
+    """The statement's result. With a token, its id is recorded in the statement's transaction: a replay from any
+    process sharing the database fails there, and a statement that fails leaves the token usable."""
+    claims = request.jwt_claims
+    try:
+        return await opened.runner.execute(
+            request.sql,
+            params,
+            read_only=not request.allow_write,
+            timeout_ms=_within_budget(rt, request.timeout_ms, opened.notes),
+            max_rows=request.max_rows,
+            role=request.role,
+            local_settings={"request.jwt.claims": json.dumps(claims)} if claims is not None else None,
+            mark=UseMark(token_id, "execute_sql") if token_id is not None else None,
+        )
+    except DatabaseQueryError as exc:
+        if token_id is not None and exc.sqlstate == TOKEN_USED_SQLSTATE:
+            raise ConfirmationError(USED_MESSAGE, reason="used") from None
+        _give_back(rt, token_id)
+        raise
+    except BaseException:
+        # Rolled back, or never committed (a lost connection, a stop): the database holds no mark, or holds it
+        # and refuses the next use itself.
+        _give_back(rt, token_id)
+        raise
+
+
+def _give_back(rt: Runtime, token_id: str | None) -> None:
+    if token_id is not None:
+        rt.confirmer.release(token_id)
 
 
 def _within_budget(rt: Runtime, timeout_ms: int, notes: list[str]) -> int:

@@ -35,7 +35,8 @@ from dokploy_mcp.supabase.operations import (
     write_env,
 )
 from dokploy_mcp.supabase.regenerate import RegenerateOutcome, regenerate
-from dokploy_mcp.supabase.stack import open_stack, parse_address, resolve
+from dokploy_mcp.supabase.secrets import is_secret
+from dokploy_mcp.supabase.stack import domain_url, open_stack, parse_address, resolve
 from dokploy_mcp.supabase.validate import ValidationReport, validate_env, validate_stack
 
 if TYPE_CHECKING:
@@ -53,8 +54,9 @@ DomainAction = Literal["list", "add", "update", "remove"]
 KeysMode = Literal["resign", "rotate"]
 #: listed: nothing asked; confirm: a removal waits for its token; dry_run: shown, not done; applied: done.
 DomainStatus = Literal["listed", "confirm", "dry_run", "applied"]
-#: unchanged: the env already says this; dry_run: shown, not written; saved: written (and redeployed when asked).
-EnvStatus = Literal["unchanged", "dry_run", "saved"]
+#: unchanged: the env already says this; dry_run: shown, not written; confirm: overwrites or removes a secret and
+#: waits for its token; saved: written (and redeployed when asked).
+EnvStatus = Literal["unchanged", "dry_run", "confirm", "saved"]
 
 
 async def list_stacks(rt: Runtime, server: str | None) -> list[ServerInventory]:
@@ -103,6 +105,9 @@ class EnvRequest:
     dry_run: bool = False
     redeploy: bool = False
     wait_seconds: float = 900
+    confirm_token: str | None = None
+    #: A person confirmed this call (elicitation): no token is needed.
+    person: bool = False
 
 
 @dataclass
@@ -115,6 +120,7 @@ class EnvOutcome:
     changes: list[EnvChange]
     notes: list[str] = field(default_factory=list)
     redeploy: DeployReport | None = None
+    confirm_token: str | None = None
 
 
 async def update_env(rt: Runtime, stack: str, request: EnvRequest, progress: Progress) -> EnvOutcome:
@@ -130,11 +136,53 @@ async def update_env(rt: Runtime, stack: str, request: EnvRequest, progress: Pro
     )
     if request.dry_run or not plan.changed:
         return outcome
+    lost = secrets_lost(plan.changes)
+    if lost and not request.person:
+        token = _confirm_env(rt, found, request, stack)
+        if token is not None:
+            outcome.status, outcome.confirm_token = "confirm", token
+            outcome.notes.append(f"overwrites or removes the secret value of {', '.join(lost)}: confirm to go on")
+            return outcome
     outcome.redeploy = await save_env_and_maybe_redeploy(
         client, found, plan.after, redeploy=request.redeploy, wait_seconds=request.wait_seconds, progress=progress
     )
     outcome.status = "saved"
     return outcome
+
+
+def secrets_lost(changes: Sequence[EnvChange]) -> list[str]:
+    """The secret-class variables whose current value a change overwrites or removes (a new one loses nothing)."""
+    return [c.key for c in changes if is_secret(c.key) and c.kind in ("changed", "removed") and c.old]
+
+
+async def env_preview(rt: Runtime, stack: str, request: EnvRequest) -> str | None:
+    """What an env change destroys, in words for the person asked to confirm it; None when it destroys nothing."""
+    _, found = await open_stack(stack, rt.servers, rt.dokploy)
+    plan = plan_env_update(found.env, set_values=request.set_values, unset=request.unset, generate=request.generate)
+    lost = secrets_lost(plan.changes) if plan.changed else []
+    if not lost:
+        return None
+    return (
+        f"Change the env of the Supabase stack {found.ref.path}: this overwrites or removes the current value of "
+        f"{', '.join(lost)}. The old value is not kept anywhere by this server and cannot be restored from it."
+        + (" Then the stack is redeployed." if request.redeploy else "")
+    )
+
+
+def _confirm_env(rt: Runtime, found: SupabaseStack, request: EnvRequest, stack: str) -> str | None:
+    """A new token when the request has none; None once its token checks out. Bound to the env as it is now."""
+    arguments = {
+        "stack": found.ref.address,
+        "set": dict(request.set_values),
+        "unset": list(request.unset),
+        "generate": list(request.generate),
+        "redeploy": request.redeploy,
+    }
+    state = found.compose.env or ""
+    if request.confirm_token is None:
+        return rt.confirmer.issue("dokploy_update_env", arguments, state).token
+    rt.confirmer.verify(request.confirm_token, "dokploy_update_env", arguments, state)
+    return None
 
 
 @dataclass(frozen=True)
@@ -149,6 +197,8 @@ class DomainRequest:
     redeploy: bool = False
     wait_seconds: float = 900
     confirm_token: str | None = None
+    #: A person confirmed this call (elicitation): no token is needed.
+    person: bool = False
 
 
 @dataclass
@@ -178,7 +228,7 @@ async def manage_domain(rt: Runtime, stack: str, request: DomainRequest, progres
     note = await dom.certificate_note(client, bool(change.https))
     if note is not None:
         outcome.notes.append(note)
-    if request.action == "remove":
+    if request.action == "remove" and not request.person:
         token = _confirm_removal(rt, found, change, request)
         if token is not None:
             outcome.status, outcome.confirm_token = "confirm", token
@@ -189,6 +239,17 @@ async def manage_domain(rt: Runtime, stack: str, request: DomainRequest, progres
     outcome.domains, outcome.redeploy = await _apply(client, found, change, request, progress)
     outcome.status = "applied"
     return outcome
+
+
+async def removal_preview(rt: Runtime, stack: str, domain_id: str | None) -> str:
+    """What removing a stack's domain does, in words for the person asked to confirm it."""
+    _, found = await open_stack(stack, rt.servers, rt.dokploy)
+    change = dom.plan_remove(found, domain_id)
+    assert change.before is not None
+    return (
+        f"Remove the domain {domain_url(change.before)} (id {change.before.domain_id}) of the Supabase stack "
+        f"{found.ref.path}? " + " ".join(change.notes) + ". Adding it back later gives it a new id."
+    )
 
 
 def _plan(found: SupabaseStack, request: DomainRequest) -> dom.DomainChange:
@@ -292,6 +353,8 @@ class KeysRequest:
     verify: bool = True
     wait_seconds: float = 900
     confirm_token: str | None = None
+    #: A person confirmed this call (elicitation): no token is needed.
+    person: bool = False
 
 
 @dataclass
@@ -324,10 +387,13 @@ async def regenerate_keys(rt: Runtime, stack: str, request: KeysRequest, progres
     # Bound to the env as it is now: a token issued before someone else's edit no longer fits.
     state = found.compose.env or ""
     address = found.ref.address
-    if request.confirm_token is None:
+    if request.person:
+        pass
+    elif request.confirm_token is None:
         token = rt.confirmer.issue("dokploy_regenerate_keys", arguments, state).token
         return KeysOutcome(address=address, status="preview", confirm_token=token)
-    rt.confirmer.verify(request.confirm_token, "dokploy_regenerate_keys", arguments, state)
+    else:
+        rt.confirmer.verify(request.confirm_token, "dokploy_regenerate_keys", arguments, state)
     try:
         outcome = await regenerate(
             client,

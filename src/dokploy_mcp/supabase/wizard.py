@@ -20,10 +20,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr
 
 from dokploy_mcp import SUPPORTED_DOKPLOY_VERSION, is_supported_dokploy
 from dokploy_mcp.dokploy.deployments import DeployReport
@@ -45,6 +44,7 @@ from dokploy_mcp.supabase.stack import (
     kong_domains,
 )
 from dokploy_mcp.supabase.validate import ValidationReport, validate_stack
+from dokploy_mcp.supabase.wizard_input import WizardInput
 
 if TYPE_CHECKING:
     # Annotations only: these modules are imported at start-up, and the clients pull in httpx.
@@ -65,67 +65,6 @@ def dns_safe(name: str) -> str:
     return slug
 
 
-class SmtpSettings(BaseModel):
-    host: str = Field(min_length=1, max_length=253, description="SMTP server host, e.g. smtp.resend.com")
-    port: int = Field(default=587, ge=1, le=65535)
-    user: str = Field(max_length=512, description="SMTP user name")
-    password: SecretStr = Field(max_length=1024, description="SMTP password (never shown)")
-    admin_email: str = Field(
-        min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="the sender address of auth e-mails"
-    )
-    sender_name: str = Field(default="Supabase", max_length=256, description="the sender name of auth e-mails")
-
-    @classmethod
-    def from_url(cls, url: str) -> SmtpSettings:
-        """``smtp://user:password@host:587?from=admin@example.com&name=Acme`` (user and password percent-encoded):
-        one argument instead of an object of six, for a lean tool schema. The error never repeats the URL: it holds
-        a password."""
-        usage = "smtp must look like smtp://user:password@smtp.example.com:587?from=admin@example.com"
-        parts = urlsplit(url)
-        try:
-            port = parts.port or 587
-        except ValueError:
-            raise InputError(f"{usage} (the port is not a number from 1 to 65535)", field="smtp") from None
-        query = parse_qs(parts.query)
-        try:
-            return cls(
-                host=parts.hostname or "",
-                port=port,
-                user=unquote(parts.username or ""),
-                password=SecretStr(unquote(parts.password or "")),
-                admin_email=query.get("from", [""])[0],
-                sender_name=query.get("name", ["Supabase"])[0],
-            )
-        except ValidationError as exc:
-            wrong = "; ".join(f"{error['loc'][0]}: {error['msg']}" for error in exc.errors(include_input=False))
-            raise InputError(f"{usage} ({wrong})", field="smtp") from None
-
-
-def template_source(template: str | None) -> tuple[str | None, str | None]:
-    """The wizard's one ``template`` argument as (mirror URL, offline folder): a URL is a mirror, else a folder."""
-    if template is None:
-        return None, None
-    if template.startswith(("http://", "https://")):
-        return template, None
-    return None, template
-
-
-@dataclass
-class WizardInput:
-    project: str
-    stack_name: str = "supabase"
-    domain: str | None = None
-    https: bool = True
-    site_url: str | None = None
-    smtp: SmtpSettings | None = None
-    server_id: str | None = None
-    template_mirror: str | None = None
-    template_dir: str | None = None
-    wait_seconds: float = 1200
-    probe: bool = True
-    reveal: bool = False
-
-
 class Credentials(BaseModel):
     api_url: str | None
     studio_url: str | None = Field(description="Supabase Studio, behind the dashboard user and password")
@@ -137,7 +76,7 @@ class Credentials(BaseModel):
 
 
 class WizardResult(BaseModel):
-    status: Literal["ready", "deployed_unverified", "failed"]
+    status: Literal["ready", "deployed_unverified", "failed", "confirm"]
     project: str
     project_id: str | None = None
     stack: str | None = Field(default=None, description="the stack's address for the other tools")
@@ -151,6 +90,7 @@ class WizardResult(BaseModel):
     findings: ValidationReport | None = Field(default=None, description="what dokploy_validate_config still finds")
     credentials: Credentials | None = None
     resume: str | None = Field(default=None, description="how to resume or remove what exists after a failure")
+    confirm_token: str | None = Field(default=None, description="to adopt a deployed stack: call again with it")
     # The errors behind ``problem`` and the probe's failure (its URL too), worded by the tool layer (private: not
     # in the schema).
     _error: DokployMCPError | None = PrivateAttr(default=None)
@@ -193,6 +133,21 @@ class _Run:
             await self.progress(f"step {STEPS.index(name) + 1}/{len(STEPS)}: {name}")
         yield
         self.result.steps_done.append(name)
+
+
+async def stack_to_adopt(client: DokployClient, spec: WizardInput) -> Compose | None:
+    """The existing, deployed Supabase stack of that project and name that this wizard did not create, if any: what
+    ``adopt`` would take over (and what must be confirmed first)."""
+    project = _find_project(await client.project_all(), dns_safe(spec.project))
+    if project is None:
+        return None
+    for environment in project.environments:
+        for summary in environment.compose:
+            if summary.name.casefold() == spec.stack_name.casefold():
+                compose = await client.compose_one(summary.compose_id)
+                theirs = is_supabase(compose) and compose.description != WIZARD_DESCRIPTION
+                return compose if theirs and compose.deployments else None
+    return None
 
 
 def _find_project(projects: list[Project], slug: str) -> Project | None:
@@ -353,6 +308,14 @@ async def _reuse_stack(client: DokployClient, run: _Run, spec: WizardInput, comp
             "Supabase stack; choose another stack_name",
             field="stack_name",
         )
+    elif compose.description != WIZARD_DESCRIPTION and not spec.adopt:
+        # Never taken over silently: its keys, secrets, domain and deployment may be someone's production.
+        raise InputError(
+            f"project {run.project.name!r} already has a Supabase stack {spec.stack_name!r} that this wizard did not "
+            "create: call again with adopt=true to take it over (confirmed first when it is deployed), or choose "
+            "another stack_name",
+            field="adopt",
+        )
     run.already_deployed = bool(compose.deployments)
     return compose
 
@@ -382,9 +345,10 @@ async def _deploy_template(client: DokployClient, environment_id: str, spec: Wiz
             raise
         source = f"the mirror {spec.template_mirror}" if spec.template_mirror else "Dokploy's catalogue"
         raise TemplateUnavailableError(source, exc) from exc
-    if created.name != spec.stack_name:
+    if created.name != spec.stack_name or created.description != WIZARD_DESCRIPTION:
         try:
-            await client.compose_update(created.compose_id, name=spec.stack_name)
+            # The description marks the stack as this wizard's: only such a stack is resumed without adopt.
+            await client.compose_update(created.compose_id, name=spec.stack_name, description=WIZARD_DESCRIPTION)
         except DokployMCPError:
             # Under the template's name the compose would not be found on resume, and a second one would be
             # made: remove this new, never deployed one before reporting the failure.

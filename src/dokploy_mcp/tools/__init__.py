@@ -9,6 +9,15 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import core, database, deploy, jobs, monitoring
+    from dokploy_mcp.tools import audit, core, database, deploy, domains, jobs, keys, monitoring
 
-    return [*core.SPECS, *jobs.SPECS, *deploy.SPECS, *database.SPECS, *monitoring.SPECS]
+    return [
+        *core.SPECS,
+        *audit.SPECS,
+        *jobs.SPECS,
+        *deploy.SPECS,
+        *keys.SPECS,
+        *domains.SPECS,
+        *database.SPECS,
+        *monitoring.SPECS,
+    ]

@@ -33,10 +33,10 @@ StackArg = Annotated[
         description="the stack: address from dokploy_list_instances, compose id, or [server:]project[/env]/compose",
     ),
 ]
-RevealArg = Annotated[bool, Field(description="show secrets in clear (default: masked)")]
+RevealArg = Annotated[bool, Field(description="show secrets in clear")]
 RedeployArg = Annotated[
     bool,
-    Field(description="redeploy afterwards; without it the change waits for the next deploy"),
+    Field(description="redeploy afterwards (else it waits for the next deploy)"),
 ]
 #: Whole seconds: a fraction of a second changes nothing in a wait of minutes, and an integer is the one numeric type
 #: every client's schema dialect reads the same way (a whole float such as 900.0 is still accepted).
@@ -52,15 +52,15 @@ ProjectArg = Annotated[
     Field(
         min_length=1,
         max_length=MAX_ADDRESS_CHARS,
-        description="project name (made DNS-safe)",
+        description="project name",
     ),
 ]
-StackNameArg = Annotated[str, Field(min_length=1, max_length=63, description="the stack's compose name")]
+StackNameArg = Annotated[str, Field(min_length=1, max_length=63, description="compose name")]
 PublicHostArg = Annotated[
     str | None,
     Field(
         max_length=MAX_HOST_CHARS,
-        description="public host of API and Studio, e.g. api.example.com (DNS to Dokploy); default: sslip.io",
+        description="public API and Studio host, e.g. api.example.com; default: sslip.io",
     ),
 ]
 LetsEncryptArg = Annotated[bool, Field(description="https with Let's Encrypt")]
@@ -68,34 +68,34 @@ SiteUrlArg = Annotated[
     str | None,
     Field(
         max_length=MAX_URL_CHARS,
-        description="your app's URL, where auth sends users back",
+        description="your app's URL (auth redirects)",
     ),
 ]
 SmtpArg = Annotated[
     str | None,
     Field(
         max_length=MAX_URL_CHARS,
-        description="auth e-mail server: smtp://user:password@host:587?from=admin@example.com (percent-encoded)",
+        description="smtp://user:password@host:587?from=admin@example.com for auth e-mails",
     ),
 ]
 ServerNameArg = Annotated[
     str | None,
     Field(
         max_length=MAX_ADDRESS_CHARS,
-        description="Dokploy server name from the instances file; default: the default server",
+        description="instances-file server name; default: the default",
     ),
 ]
 RemoteServerIdArg = Annotated[
     str | None,
     Field(
         max_length=MAX_ADDRESS_CHARS,
-        description="Dokploy remote server id to deploy on; default: the Dokploy host",
+        description="remote server id to deploy on; default: Dokploy's own host",
     ),
 ]
 TemplateArg = Annotated[
     str | None,
     Field(
         max_length=MAX_PATH_CHARS,
-        description="if Dokploy cannot reach its catalogue: a mirror URL, or a local folder with the template's files",
+        description="mirror URL or local template folder, if Dokploy cannot reach its catalogue",
     ),
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from dokploy_mcp.confirm import MAX_TOKEN_CHARS
@@ -18,9 +20,11 @@ from dokploy_mcp.postgres.activity import MAX_THRESHOLD_S, ConnectionReport, Thr
 from dokploy_mcp.postgres.limits import MAX_SQL_CHARS
 from dokploy_mcp.postgres.schema_models import SchemaOverview, TableDetail
 from dokploy_mcp.registry import ToolSpec
+from dokploy_mcp.runtime import Runtime
 from dokploy_mcp.services import database
 from dokploy_mcp.services.database import ConnectReport, SqlOutcome, SqlRequest
 from dokploy_mcp.services.database import SqlRole as Role
+from dokploy_mcp.tools.confirming import Answer, ConfirmForm, NotAsked, ask_about, verdict
 from dokploy_mcp.tools.context import ToolContext, runtime
 
 #: A connection string or a stack address is never longer (libpq URLs with every option stay far below).
@@ -131,8 +135,10 @@ async def _run_sql(
     max_rows: int,
     allow_write: bool,
     confirm_token: str | None,
+    person: bool = False,
 ) -> SqlResult:
     request = SqlRequest(
+        person=person,
         sql=sql,
         target=target,
         params=params,
@@ -179,6 +185,34 @@ def _sql_result(outcome: SqlOutcome) -> SqlResult:
     )
 
 
+async def _ask_sql(
+    ctx: Context[Any, Any],
+    sql: str,
+    target: str | None,
+    params: list[Any] | None,
+    allow_write: bool,
+    confirm_token: str | None,
+) -> Elicit[ConfirmForm] | NotAsked:
+    if not allow_write:
+        return NotAsked("harmless")
+    request = SqlRequest(
+        sql=sql,
+        target=target,
+        params=params,
+        role=None,
+        jwt_claims=None,
+        timeout_ms=1,
+        max_rows=1,
+        allow_write=True,
+        confirm_token=None,
+    )
+
+    async def preview(rt: Runtime) -> str | None:
+        return database.destruction_preview(rt, request)
+
+    return await ask_about(ctx, preview, token=confirm_token)
+
+
 async def execute_sql(
     ctx: ToolContext,
     sql: SqlArg,
@@ -196,11 +230,25 @@ async def execute_sql(
     ] = None,
     timeout_ms: TimeoutArg = 30_000,
     max_rows: MaxRowsArg = 1_000,
+    person: Annotated[Answer | None, Resolve(_ask_sql)] = None,
 ) -> SqlResult:
     """Run one SQL statement: read-only (enforced by PostgreSQL and a parse-tree check) unless allow_write;
-    destructive ones need a confirm_token. role and jwt_claims show what a user sees under RLS."""
+    destructive ones are confirmed first. role and jwt_claims show what a user sees under RLS."""
+    confirmed = verdict(ctx, person)
+    if not confirmed.go:
+        return SqlResult(
+            route="none",
+            target=target or "DATABASE_URL",
+            read_only=not allow_write,
+            columns=[],
+            rows=[],
+            row_count=0,
+            truncated=False,
+            preview=confirmed.said,
+        )
     return await _run_sql(
         ctx,
+        person=confirmed.by == "person",
         sql=sql,
         target=target,
         params=params,

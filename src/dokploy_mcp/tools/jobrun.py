@@ -13,6 +13,7 @@ import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from dokploy_mcp.audit import AuditCall, AuditLog, current_call, failure_outcome
 from dokploy_mcp.jobs import Job, JobStatus, Listener, job_key
 from dokploy_mcp.redact import scrub
 from dokploy_mcp.tools.context import ToolContext, runtime
@@ -27,7 +28,7 @@ WaitS = Annotated[
     Field(
         ge=0,
         le=MAX_WAIT_S,
-        description="seconds to wait before answering with the running job; default and max: the call budget",
+        description="seconds before answering with the running job (max: the call budget)",
     ),
 ]
 
@@ -100,12 +101,46 @@ async def run_as_job(
 ) -> R:
     """Run ``work`` as a job (or join the same call's running job) and answer within the budget: its result when it
     finished, ``running(view)`` when it goes on. A failed or stopped job is answered as the tool's error."""
-    jobs = runtime(ctx).jobs
+    rt = runtime(ctx)
     # A call cancelled before its job starts must leave no job behind: the start itself has no await to stop at.
     await anyio.lowlevel.checkpoint_if_cancelled()
-    job = jobs.start(tool, job_key(tool, arguments), work, summary=summary, total=total)
+    call = current_call.get()
+    job = rt.jobs.start(
+        tool, job_key(tool, arguments), _audited_work(rt.audit, call, work), summary=summary, total=total
+    )
     await job.wait(call_wait(ctx, wait_s), reporter(ctx))
-    return answer(job, running)
+    reply = answer(job, running)
+    if call is not None and not job.finished:
+        call.detached = True  # no await since the job was seen running: the job writes the last line
+    return reply
+
+
+def _audited_work(
+    audit: AuditLog, call: AuditCall | None, work: Callable[[Job], Awaitable[R]]
+) -> Callable[[Job], Awaitable[R]]:
+    """``work``, writing the audit entry's last line when it ends after its call answered."""
+    if call is None:
+        return work
+
+    async def audited(job: Job) -> R:
+        try:
+            result = await work(job)
+        except BaseException as exc:
+            if call.detached:
+                audit.finished(call.entry_id, failure_outcome(exc), confirmed=call.confirmed, restored=_restored(job))
+            raise
+        if call.detached:
+            status = getattr(result, "status", None)
+            outcome = f"{'stopped' if job.stopped_at_safe_point else 'ok'}" + (f": {status}" if status else "")
+            audit.finished(call.entry_id, outcome, confirmed=call.confirmed, restored=_restored(job))
+        return result
+
+    return audited
+
+
+def _restored(job: Job) -> list[str]:
+    """The steps of a job's undo: what it put back."""
+    return [step for step in job.steps if any(word in step for word in ("restored", "put back", "previous"))]
 
 
 def answer(job: Job, running: Callable[[JobView], R]) -> R:
