@@ -173,7 +173,8 @@ _TARGETS = ("stack", "target", "project", "job_id")
 async def _audited(spec: ToolSpec, kwargs: dict[str, Any], call: Callable[[], Awaitable[Any]]) -> Any:
     """Run a tool that changes things between the audit trail's "started" and "finished" lines."""
     ctx = next((value for value in kwargs.values() if isinstance(value, Context)), None)
-    if spec.read_only or ctx is None:
+    # A dry run, or execute_sql without allow_write, changes nothing whatever the tool could do: not a change.
+    if spec.read_only or ctx is None or kwargs.get("dry_run") is True or kwargs.get("allow_write") is False:
         return await call()
     audit: AuditLog = ctx.request_context.lifespan_context.audit
     target = next((str(kwargs[name]) for name in _TARGETS if kwargs.get(name) is not None), None)

@@ -73,3 +73,18 @@ async def test_a_job_that_outlives_its_call_writes_the_last_line_with_what_it_re
     assert env["outcome"].startswith("cancelled"), env
     assert "previous env restored" in env["restored"]
     assert any(e["tool"] == "cancel_job" and e["target"] == job_id for e in entries)
+
+
+async def test_dry_runs_and_reads_through_a_writing_tool_are_not_changes(tmp_path: Path, pg_database_url: str) -> None:
+    fake = FakeDokploy(lets_encrypt_email="ops@example.com", deploy_polls=0)
+    fake.add_supabase_stack("shop", "supabase", deployed=True)
+    log = tmp_path / "audit.jsonl"
+    settings = load_settings(audit_log=str(log), database_url=pg_database_url)
+    mcp_server = build_server(
+        settings, servers=SERVERS, client_factory=lambda config, timeout: fake.client(name=config.name, timeout=timeout)
+    )
+    async with Client(mcp_server) as mcp:
+        await call(mcp, "dokploy_update_env", stack="shop/supabase", set={"DISABLE_SIGNUP": "true"}, dry_run=True)
+        await call(mcp, "execute_sql", sql="select 1")
+        await call(mcp, "execute_sql", sql="create temporary table audited_write (n int)", allow_write=True)
+    assert [e["tool"] for e in AuditLog(settings).recent()] == ["execute_sql"]
