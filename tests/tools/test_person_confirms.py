@@ -190,3 +190,26 @@ async def test_a_person_confirms_a_destructive_statement(
     assert "DELETE FROM person_confirms" in question and "destructive" in question
     if action == "decline":
         assert result["preview"] is not None and "declined" in result["preview"]
+
+
+@pytest.mark.parametrize(("mode", "token", "reads"), [("token", None, 0), ("auto", "v2.tok", 0), ("human", None, 1)])
+async def test_the_preview_is_read_only_where_a_question_could_follow(mode: str, token: str | None, reads: int) -> None:
+    from types import SimpleNamespace
+
+    from dokploy_mcp.tools.confirming import ask_about
+
+    calls: list[object] = []
+
+    async def preview(rt: object) -> str | None:
+        calls.append(rt)
+        return None
+
+    runtime = SimpleNamespace(settings=load_settings(confirm=mode))
+    # A client without elicitation: in auto mode the token flow decides; in human mode a destructive call is refused.
+    ctx = SimpleNamespace(
+        request_context=SimpleNamespace(lifespan_context=runtime),
+        client_capabilities=None,
+        protocol_version="2025-11-25",
+    )
+    await ask_about(ctx, preview, token=token)  # type: ignore[arg-type]
+    assert len(calls) == reads

@@ -38,9 +38,10 @@ class ConfirmForm(BaseModel):
 
 @dataclass(frozen=True)
 class NotAsked:
-    """Why the person was not asked: nothing destructive, the token flow, or a preview that could not be made."""
+    """Why the person was not asked: nothing destructive, no need to look (the token flow decides), the token flow,
+    or a preview that could not be made."""
 
-    why: Literal["harmless", "token", "cannot_ask", "no_preview"]
+    why: Literal["harmless", "unread", "token", "cannot_ask", "no_preview"]
 
 
 #: Spelled as the union (not the SDK's alias) so that ``Answer | None`` still tells the SDK to hand over the whole
@@ -85,7 +86,11 @@ async def ask_about(
     ctx: Context[Any, Any], preview: Callable[[Runtime], Awaitable[str | None]], *, token: str | None
 ) -> Elicit[ConfirmForm] | NotAsked:
     """:func:`ask`, with a preview read from Dokploy or the database first; when that read fails, no question (the
-    call itself meets the same problem and words it)."""
+    call itself meets the same problem and words it). The preview is read only where a question could follow:
+    in token mode, or when the client cannot ask and nobody insists on a person, the token flow decides alone."""
+    mode = _runtime(ctx).settings.confirm
+    if mode == "token" or (mode == "auto" and (token is not None or not can_ask(ctx))):
+        return NotAsked("token" if token is not None else "unread")
     try:
         text = await preview(_runtime(ctx))
     except DokployMCPError:
@@ -128,7 +133,8 @@ def _verdict(ctx: Context[Any, Any], answer: Answer | None) -> Verdict:
 
 
 def _not_asked(ctx: Context[Any, Any], why: NotAsked) -> Verdict:
-    if why.why == "harmless":
+    if why.why in ("harmless", "unread"):
+        # Unread: the service asks for a token itself where the call is destructive; nothing is confirmed yet.
         return Verdict(go=True, by="none")
     human = _runtime(ctx).settings.confirm == "human"
     if human:
