@@ -17,15 +17,17 @@ cap, and a read-only statement that still has rows to send is cancelled (:mod:`d
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Self, Unpack
 
 import psycopg
 from psycopg import pq, sql
+from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict
@@ -41,7 +43,15 @@ from dokploy_mcp.postgres.errors import (
     RoleNotPermittedError,
     statement_error,
 )
-from dokploy_mcp.postgres.statement import Column, Params, QueryResult, Run, RunOptions, require_statement
+from dokploy_mcp.postgres.statement import (
+    Column,
+    Params,
+    QueryResult,
+    Run,
+    RunOptions,
+    ScriptResult,
+    require_statement,
+)
 from dokploy_mcp.postgres.wire import AsyncConn, Outcome, encode, run_extended
 
 __all__ = ["Database", "ServerInfo"]
@@ -166,6 +176,86 @@ class Database:
             duration_ms=round(duration_ms, 3),
             notices=notices,
         )
+
+    async def run_script(
+        self,
+        steps: Sequence[str],
+        *,
+        transaction: bool = True,
+        commit: bool = True,
+        timeout_ms: int = 30_000,
+        max_bytes: int = 16_000_000,
+    ) -> ScriptResult:
+        """Run ``steps`` in order as one unit (see :class:`~dokploy_mcp.postgres.statement.StatementRunner`).
+
+        A failure names its statement (``error.step``, 1-based) and rolls the transaction back; without
+        ``transaction``, the steps before it stay committed.
+        """
+        if not steps:
+            raise InputError("a script needs at least one statement", field="steps")
+        Run(timeout_ms=timeout_ms, max_bytes=max_bytes).check_limits()
+        notices: list[str] = []
+
+        def collect(diagnostic: psycopg.errors.Diagnostic) -> None:
+            if len(notices) < _MAX_NOTICES:
+                notices.append(f"{diagnostic.severity}: {self._scrub(diagnostic.message_primary or '')}")
+
+        deadline = timeout_ms * len(steps) / 1000 + _CLIENT_GRACE_S
+        async with self._connection() as conn:
+            conn.add_notice_handler(collect)
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(deadline):
+                    rows = await self._script(conn, steps, transaction, commit, timeout_ms)
+            except TimeoutError:
+                await conn.close()
+                raise DatabaseTimeoutError(
+                    f"no answer from {self.target} within {deadline:.0f}s; the connection was dropped, so the "
+                    "transaction was rolled back",
+                    target=self.target,
+                    timeout_ms=timeout_ms,
+                ) from None
+            finally:
+                conn.remove_notice_handler(collect)
+                if not conn.closed and conn.autocommit:
+                    await conn.set_autocommit(False)
+        if len(json.dumps(rows, default=str)) > max_bytes:
+            raise DatabaseQueryError(
+                f"the script's result is larger than {max_bytes:,} bytes", target=self.target, sqlstate=None
+            )
+        return ScriptResult(rows=rows, duration_ms=round((time.perf_counter() - started) * 1000, 3), notices=notices)
+
+    async def _script(
+        self, conn: AsyncConn, steps: Sequence[str], transaction: bool, commit: bool, timeout_ms: int
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        step = 0
+        try:
+            await conn.set_autocommit(not transaction)
+            timeout = sql.SQL("SET {} statement_timeout = {}").format(
+                sql.SQL("LOCAL" if transaction else "SESSION"), sql.Literal(int(timeout_ms))
+            )
+            await conn.execute(timeout)
+            for index, text in enumerate(steps, start=1):
+                step = index
+                cursor = conn.cursor(row_factory=dict_row)
+                await cursor.execute(text.encode("utf-8"), prepare=False)
+                if cursor.description is not None:
+                    rows = [_json_safe(row) for row in await cursor.fetchall()]
+            if transaction and commit:
+                await conn.commit()
+            elif transaction:
+                await conn.rollback()
+        except psycopg.Error as exc:
+            await _rollback_quietly(conn)
+            error = self._map_error(exc, timeout_ms)
+            error.step = step or None
+            raise error from None
+        finally:
+            if not transaction and not conn.closed:
+                # A session-level timeout must not outlive this script on a pooled connection.
+                await conn.execute("RESET statement_timeout")
+        return rows
 
     async def server_info(self) -> ServerInfo:
         """Version, connected user and database, read in a rolled-back read-only transaction."""
@@ -428,6 +518,14 @@ class Database:
         return statement_error(
             message, target=self.target, sqlstate=sqlstate, detail=detail, hint=hint, timeout_ms=timeout_ms
         )
+
+
+def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
+    """A script's rows for JSON: what json.dumps cannot write (timestamps, decimals, bytes) as text."""
+    return {
+        name: value if isinstance(value, str | int | float | bool | dict | list | None) else str(value)
+        for name, value in row.items()
+    }
 
 
 async def _rollback_quietly(conn: AsyncConn) -> None:

@@ -60,7 +60,10 @@ class SqlTooComplex(SqlRefused):
 
 
 class DatabaseError(DokployMCPError):
-    """A failure talking to one database. ``target`` is its masked display string (password as ``****``)."""
+    """A failure talking to one database. ``target`` is its masked display string (password as ``****``).
+    ``step`` is the 1-based statement of a script that failed, where the route can tell."""
+
+    step: int | None = None
 
     def __init__(self, message: str, *, target: str) -> None:
         super().__init__(message)

@@ -9,3 +9,6 @@ from __future__ import annotations
 MAX_SQL_CHARS = 100_000
 #: Most tokens that can add a level to the parse tree (see sqlguard's "Bounded parsing").
 MAX_NESTING_TOKENS = 4_000
+#: Longest migration (up or down SQL) read, split and checked before it runs (characters). Each of its statements
+#: is held to MAX_NESTING_TOKENS.
+MAX_MIGRATION_CHARS = 1_000_000

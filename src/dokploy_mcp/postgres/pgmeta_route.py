@@ -46,16 +46,26 @@ from typing import Any, Literal, Self, Unpack
 from pglast import ast, parse_sql, parser
 
 from dokploy_mcp.errors import InputError
-from dokploy_mcp.postgres.errors import DatabaseQueryError, RoleNotPermittedError, SqlRefused
+from dokploy_mcp.postgres.errors import DatabaseError, DatabaseQueryError, RoleNotPermittedError, SqlRefused
 from dokploy_mcp.postgres.pgmeta import PgMetaClient, PgMetaRows
 from dokploy_mcp.postgres.sqlguard import single_statement
-from dokploy_mcp.postgres.statement import Column, Params, QueryResult, Run, RunOptions, require_statement
+from dokploy_mcp.postgres.statement import (
+    Column,
+    Params,
+    QueryResult,
+    Run,
+    RunOptions,
+    ScriptResult,
+    require_statement,
+)
 
 __all__ = ["PgMetaResult", "PgMetaRoute"]
 
 logger = logging.getLogger(__name__)
 
 _UNKNOWN_TYPE = "unknown"
+#: Rows a script may answer (its last statement's: a catalog read, one row).
+_SCRIPT_ROWS = 10_000
 _MAX_IDENTIFIER = 63
 #: SET LOCAL takes no snapshot, so after BEGIN READ ONLY it may still turn the transaction read-write (the direct
 #: route's set_config runs in a SELECT, after which PostgreSQL refuses that).
@@ -253,6 +263,61 @@ class PgMetaRoute:
             duration_ms,
         )
         return self._result(rows, duration_ms=duration_ms, notes=self._notes(run, read_cap_hit))
+
+    async def run_script(
+        self,
+        steps: Sequence[str],
+        *,
+        transaction: bool = True,
+        commit: bool = True,
+        timeout_ms: int = 30_000,
+        max_bytes: int = 16_000_000,
+    ) -> ScriptResult:
+        """Run ``steps`` as one unit (see :class:`~dokploy_mcp.postgres.statement.StatementRunner`).
+
+        With ``transaction``, one text: ``BEGIN; SET LOCAL statement_timeout; <steps>; COMMIT`` (ROLLBACK for a dry
+        run). PostgreSQL's simple protocol stops at the first error and the transaction is never committed. Each
+        step is followed by a line break before its ``;``, so a step ending in a ``--`` comment cannot swallow it.
+        Without ``transaction``, one request per step, outside any transaction block (what ``CREATE INDEX
+        CONCURRENTLY`` needs); a failure names its step. These texts are not single statements by design: a
+        script is a write the caller asked for, and every text of ours in it is quoted by the caller.
+        """
+        if not steps:
+            raise InputError("a script needs at least one statement", field="steps")
+        Run(timeout_ms=timeout_ms, max_bytes=max_bytes).check_limits()
+        started = time.perf_counter()
+        budget = timeout_ms * len(steps)
+        if transaction:
+            text = (
+                f"BEGIN;\nSET LOCAL statement_timeout = {int(timeout_ms)};\n"
+                + "".join(f"{step}\n;\n" for step in steps)
+                + ("COMMIT;" if commit else "ROLLBACK;")
+            )
+            rows = await self._client.post(text, timeout_ms=budget, max_rows=_SCRIPT_ROWS, max_bytes=max_bytes)
+            answered = rows[0]
+        else:
+            answered = PgMetaRows(max_rows=_SCRIPT_ROWS, max_bytes=max_bytes)
+            for index, step in enumerate(steps, start=1):
+                try:
+                    answer, _ = await self._client.post(
+                        step, timeout_ms=timeout_ms, max_rows=_SCRIPT_ROWS, max_bytes=max_bytes
+                    )
+                except DatabaseError as exc:
+                    exc.step = index
+                    raise
+                if answer.names is not None:
+                    answered = answer
+        if answered.truncated_reason is not None:
+            raise DatabaseQueryError(
+                f"the script's result is larger than pg-meta's cap ({answered.truncated_reason})",
+                target=self.target,
+                sqlstate=None,
+            )
+        names = answered.names or []
+        return ScriptResult(
+            rows=[dict(zip(names, row, strict=True)) for row in answered.rows],
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
 
     def _result(self, rows: PgMetaRows, *, duration_ms: float, notes: list[str]) -> PgMetaResult:
         return PgMetaResult(

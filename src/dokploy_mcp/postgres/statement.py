@@ -29,6 +29,7 @@ __all__ = [
     "QueryResult",
     "Run",
     "RunOptions",
+    "ScriptResult",
     "StatementRunner",
     "UseMark",
     "require_statement",
@@ -188,11 +189,42 @@ class QueryResult(BaseModel):
     notices: list[str] = []
 
 
+class ScriptResult(BaseModel):
+    """The outcome of a script (several statements, see
+    :meth:`StatementRunner.run_script`): the rows of its last statement that
+    answered rows, as ``{column: value}`` (pg-meta's shape, on both routes), and how long it took."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rows: list[dict[str, JsonValue]]
+    duration_ms: float
+    notices: list[str] = []
+
+
 class StatementRunner(Protocol):
-    """What both routes offer: :class:`~dokploy_mcp.postgres.client.Database` and pg-meta's ``PgMetaRoute``."""
+    """What both routes offer: :class:`~dokploy_mcp.postgres.client.Database` and pg-meta's ``PgMetaRoute``.
+
+    :meth:`execute` runs exactly one statement; :meth:`run_script` several as one unit (what migrations need):
+    with ``transaction``, all of ``steps`` in one transaction, committed when ``commit`` (else rolled back: a dry
+    run), the first failure rolling everything back; without it each step commits on its own (statements that
+    cannot run in a transaction block) and a failure leaves the earlier ones in place. ``timeout_ms`` is each
+    statement's statement_timeout.
+    """
 
     target: str
 
     async def execute(self, statement: str, params: Params | None = None, **options: Unpack[RunOptions]) -> QueryResult:
         """Run exactly one statement in its own transaction (see :class:`RunOptions`)."""
+        ...
+
+    async def run_script(
+        self,
+        steps: Sequence[str],
+        *,
+        transaction: bool = True,
+        commit: bool = True,
+        timeout_ms: int = 30_000,
+        max_bytes: int = 16_000_000,
+    ) -> ScriptResult:
+        """Run ``steps`` in order (see the class)."""
         ...
