@@ -9,7 +9,7 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import audit, core, database, deploy, domains, jobs, keys, monitoring
+    from dokploy_mcp.tools import audit, core, database, deploy, domains, jobs, keys, migrations, monitoring
 
     return [
         *core.SPECS,
@@ -19,5 +19,6 @@ def all_specs() -> list[ToolSpec]:
         *keys.SPECS,
         *domains.SPECS,
         *database.SPECS,
+        *migrations.SPECS,
         *monitoring.SPECS,
     ]

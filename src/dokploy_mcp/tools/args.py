@@ -23,6 +23,9 @@ MAX_VARIABLES = 500
 #: A compose service name (compose allows long ones; Dokploy's are short).
 MAX_SERVICE_CHARS = 256
 
+#: A connection string or a stack address is never longer (libpq URLs with every option stay far below).
+MAX_TARGET_CHARS = 2_048
+
 VariableName = Annotated[str, Field(min_length=1, max_length=256)]
 
 StackArg = Annotated[
@@ -31,6 +34,15 @@ StackArg = Annotated[
         min_length=1,
         max_length=MAX_ADDRESS_CHARS,
         description="the stack: address from dokploy_list_instances, compose id, or [server:]project[/env]/compose",
+    ),
+]
+#: A database, as every database tool names one (DESIGN §2 "Addressing a database").
+TargetArg = Annotated[
+    str | None,
+    Field(
+        max_length=MAX_TARGET_CHARS,
+        description="a connection string (postgresql://..., key=value, JDBC), a stack (address or project/compose), "
+        "or omit for DATABASE_URL",
     ),
 ]
 RevealArg = Annotated[bool, Field(description="show secrets in clear")]
