@@ -278,3 +278,38 @@ async def test_the_read_only_tools_change_nothing(client: Client, any_pg_databas
     await call(client, "generate_diff", source=url, target=url)
     assert rows(url, "select count(*), max(oid::int) from pg_class") == before
     assert rows(url, "select count(*) from pg_namespace where nspname = 'supabase_migrations'") == [(0,)]
+
+
+async def test_concurrent_applies_of_one_version_apply_it_once(any_pg_database_url: str) -> None:
+    """Two servers apply the same version at once. The migration lock is held elsewhere until both wait for it, so
+    both passed their early check: the advisory lock serialises them and the second finds the version taken inside
+    its own transaction, and changes nothing."""
+    import anyio
+
+    from dokploy_mcp.postgres.history import LOCK
+
+    url = any_pg_database_url
+    results: list[Any] = []
+
+    async def one(table: str) -> None:
+        async with Client(build_server(load_settings(database_url=url, confirm="token"))) as mcp:
+            arguments = {"name": table, "sql": f"create table public.{table} (id int);", "version": "20260101000009"}
+            results.append(await mcp.call_tool("apply_migration", arguments))
+
+    with psycopg.connect(url) as holder:
+        holder.execute(LOCK.encode())
+        async with anyio.create_task_group() as group:
+            group.start_soon(one, "first_one")
+            group.start_soon(one, "second_one")
+            for _ in range(200):
+                waiting = rows(url, "select count(*) from pg_locks where locktype = 'advisory' and not granted")
+                if waiting == [(2,)]:
+                    break
+                await anyio.sleep(0.05)
+            assert waiting == [(2,)]
+            holder.rollback()
+    failed = [r for r in results if r.is_error]
+    assert len(failed) == 1 and "applied by another call" in str(failed[0].content[0])
+    created = rows(url, "select count(*) from pg_tables where tablename in ('first_one', 'second_one')")
+    assert created == [(1,)]
+    assert rows(url, "select count(*) from supabase_migrations.schema_migrations") == [(1,)]

@@ -340,6 +340,12 @@ async def _apply_in_transaction(
         if token_id is not None and exc.sqlstate == TOKEN_USED_SQLSTATE:
             raise ConfirmationError(USED_MESSAGE, reason="used") from None
         _give_back(rt, token_id)
+        if exc.sqlstate == history.VERSION_TAKEN_SQLSTATE:
+            raise InputError(
+                f"migration {version} was applied by another call while this one waited for the migration lock: "
+                "nothing of this one ran; list_migrations shows what is applied",
+                field="version",
+            ) from None
         raise _located(exc, steps, up) from None
     except BaseException:
         _give_back(rt, token_id)
