@@ -309,10 +309,10 @@ def _steps(request: ApplyRequest, up: MigrationScript, version: str) -> list[str
 async def _dry_run(
     opened: OpenRoute, request: ApplyRequest, up: MigrationScript, version: str, outcome: ApplyOutcome
 ) -> None:
-    from dokploy_mcp.postgres.schemadiff import catalog_query, object_changes, parse_catalog, read_catalog
+    from dokploy_mcp.postgres.schemadiff import JIT_OFF, catalog_query, object_changes, parse_catalog, read_catalog
 
     before = await read_catalog(opened.runner)
-    steps = [*_steps(request, up, version), catalog_query()]
+    steps = [*_steps(request, up, version), JIT_OFF, catalog_query()]
     result = await opened.runner.run_script(steps, commit=False, timeout_ms=request.timeout_ms, max_bytes=64_000_000)
     if not result.rows:
         raise DatabaseQueryError("the dry run's catalog read answered nothing", target=opened.display, sqlstate=None)
@@ -531,11 +531,11 @@ async def _run_rollback(
 ) -> None:
     steps = history.rollback_steps(version=request.version, runnable=down.runnable)
     if request.dry_run:
-        from dokploy_mcp.postgres.schemadiff import catalog_query, object_changes, parse_catalog, read_catalog
+        from dokploy_mcp.postgres.schemadiff import JIT_OFF, catalog_query, object_changes, parse_catalog, read_catalog
 
         before = await read_catalog(opened.runner)
         result = await opened.runner.run_script(
-            [*steps, catalog_query()], commit=False, timeout_ms=request.timeout_ms, max_bytes=64_000_000
+            [*steps, JIT_OFF, catalog_query()], commit=False, timeout_ms=request.timeout_ms, max_bytes=64_000_000
         )
         outcome.objects = object_changes(before, parse_catalog(result.rows[-1]["catalog"]))
         outcome.status = "dry_run"
