@@ -13,7 +13,8 @@ SET and blank lines removed, must be equal as text. Databases are named ``e_eval
 the two roles the pairs grant to (``e_eval_anon``, ``e_eval_authenticated``).
 
 Stand-alone script: not imported by the test suite, uses only the standard library (the engines run in their own
-venvs / npm folder as subprocesses).
+venvs / npm folder as subprocesses; ``dokploy-mcp`` runs in the repository's venv, ``$DIFF_ENGINES_REPO_PYTHON`` or
+``.venv/bin/python`` at the repository root).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
+REPO_PYTHON = Path(os.environ.get("DIFF_ENGINES_REPO_PYTHON", HERE.parents[1] / ".venv/bin/python"))
 ROLES = ("e_eval_anon", "e_eval_authenticated")
 TIMEOUT_S = 180
 
@@ -97,6 +99,20 @@ def snapshot(url):
 before, after = snapshot(sys.argv[1]), snapshot(sys.argv[2])
 for change in before.diff(after):
     print(generate_sql(change).rstrip().rstrip(';') + ';')
+"""
+
+# Our differ, as the server uses it: the one catalog query per database (jit off, as read_catalog sets it), its JSON
+# column parsed into a Catalog, then diff(desired, current).script() to run on the current database (A).
+DOKPLOY_MCP_SCRIPT = """
+import sys
+import psycopg
+from dokploy_mcp.postgres.schemadiff import catalog_query, diff, parse_catalog
+def catalog(url):
+    with psycopg.connect(url) as conn:
+        conn.execute("set local jit = off")
+        return parse_catalog(conn.execute(catalog_query()).fetchone()[0])
+current, desired = catalog(sys.argv[1]), catalog(sys.argv[2])
+sys.stdout.write(diff(desired, current).script())
 """
 
 
@@ -225,6 +241,11 @@ def engine_pg_delta_npm(tools: Path, url_a: str, url_b: str) -> tuple[str, str]:
         return "\n".join(path.read_text() for path in files), ""
 
 
+def engine_dokploy_mcp(tools: Path, url_a: str, url_b: str) -> tuple[str, str]:
+    result = run([str(REPO_PYTHON), "-c", DOKPLOY_MCP_SCRIPT, url_a, url_b])
+    return (result.stdout, "") if result.returncode == 0 else ("", tail(result.stderr))
+
+
 def tail(text: str, lines: int = 6) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -238,6 +259,7 @@ ENGINES: dict[str, tuple[Engine, str]] = {
     "pgdelta-py": (engine_pgdelta_py, "psycopg2"),
     "pg-schema-diff": (engine_pg_schema_diff, ""),
     "pg-delta-npm": (engine_pg_delta_npm, ""),
+    "dokploy-mcp": (engine_dokploy_mcp, ""),
 }
 
 
