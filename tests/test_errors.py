@@ -112,6 +112,10 @@ def _postgres() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
             lambda: p.DatabaseTimeoutError("canceled", timeout_ms=500, target=TARGET),
             "longer than 500 ms",
         ),
+        "postgres.errors.PartlyAppliedError": (
+            lambda: p.PartlyAppliedError("statement 2 of 3 failed", target=TARGET, applied=1, total=3),
+            "stopped after 1 of 3 statements",
+        ),
         "postgres.errors.RoleNotPermittedError": (
             lambda: p.RoleNotPermittedError("not a member", role="admin", target=TARGET),
             "Cannot switch to role 'admin'",

@@ -37,6 +37,7 @@ The whole tree (module: class, what it means)::
     │   ├── DatabaseQueryError                    the server refused a statement (``sqlstate``)
     │   │   └── ReadOnlyViolationError            a write in a read-only transaction
     │   ├── DatabaseTimeoutError                  statement timeout (``timeout_ms``)
+    │   ├── PartlyAppliedError                    a non-transactional migration stopped midway (``applied``)
     │   └── RoleNotPermittedError                 SET ROLE refused (``role``)
     └── supabase.errors                           Supabase stacks
         ├── StackNotFoundError                    no compose at the address

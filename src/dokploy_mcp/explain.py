@@ -130,6 +130,8 @@ def _explain_database(exc: p.DatabaseError) -> str:
         return f"The statement tried to write in a read-only transaction{target}: {exc}"
     if isinstance(exc, p.RoleNotPermittedError):
         return f"Cannot switch to role {exc.role!r}{target}: {exc}"
+    if isinstance(exc, p.PartlyAppliedError):
+        return f"The migration stopped after {exc.applied} of {exc.total} statements{target}: {exc}"
     if isinstance(exc, p.DatabaseQueryError):
         return f"The database refused the statement{target}: {exc}"
     return f"Database error{target}: {exc}"

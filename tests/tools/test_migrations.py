@@ -313,3 +313,10 @@ async def test_concurrent_applies_of_one_version_apply_it_once(any_pg_database_u
     created = rows(url, "select count(*) from pg_tables where tablename in ('first_one', 'second_one')")
     assert created == [(1,)]
     assert rows(url, "select count(*) from supabase_migrations.schema_migrations") == [(1,)]
+
+
+async def test_a_new_enum_value_comes_with_a_note(client: Client) -> None:
+    await call(client, "apply_migration", name="mood", sql="create type public.mood as enum ('sad', 'happy');")
+    added = await call(client, "apply_migration", name="meh", sql="alter type public.mood add value 'meh';")
+    assert added["status"] == "applied"
+    assert any("cannot be used by a later statement" in note for note in added["notes"])

@@ -102,6 +102,16 @@ class DatabaseQueryError(DatabaseError):
         self.hint = hint
 
 
+class PartlyAppliedError(DatabaseError):
+    """A migration run without a transaction stopped at statement ``applied + 1`` of ``total``: the ones before it
+    stay applied, and no history row was written."""
+
+    def __init__(self, message: str, *, target: str, applied: int, total: int) -> None:
+        super().__init__(message, target=target)
+        self.applied = applied
+        self.total = total
+
+
 class ReadOnlyViolationError(DatabaseQueryError):
     """The statement tried to write inside a read-only transaction (SQLSTATE 25006)."""
 

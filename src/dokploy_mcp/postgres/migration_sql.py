@@ -223,7 +223,8 @@ def _outside_transaction(stmt: Any, server_version_num: int | None) -> str | Non
 def enum_value_note(script: MigrationScript) -> str | None:
     """ALTER TYPE ... ADD VALUE in a transaction: the new value cannot be used before the transaction commits."""
     if any(
-        statement.command == "ALTER TYPE" and "ADD VALUE" in statement.text.upper() for statement in script.statements
+        statement.command in ("ALTER TYPE", "ALTER ENUM") and "ADD VALUE" in statement.text.upper()
+        for statement in script.statements
     ):
         return (
             "ALTER TYPE ... ADD VALUE runs inside the migration's transaction: the new value cannot be used by a later "

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dokploy_mcp.confirm import USED_MESSAGE, ConfirmationError
-from dokploy_mcp.errors import DokployMCPError, InputError
+from dokploy_mcp.errors import InputError
 from dokploy_mcp.postgres import history
-from dokploy_mcp.postgres.errors import DatabaseQueryError, SqlRefused
+from dokploy_mcp.postgres.errors import DatabaseQueryError, PartlyAppliedError, SqlRefused
 from dokploy_mcp.postgres.history import AppliedMigration, LocalMigration
 from dokploy_mcp.postgres.statement import TOKEN_USED_SQLSTATE, UseMark
 from dokploy_mcp.progress import Progress, safe_point
@@ -34,10 +34,6 @@ _NO_DOWN = (
     "cannot be rolled back here. Instead: apply a new forward migration that undoes it, or compare with a backup "
     "using generate_diff (source: the backup's database, target: this one) and apply that diff as a migration"
 )
-
-
-class MigrationPartlyApplied(DokployMCPError):
-    """A non-transactional migration failed midway: the statements before the failure stay applied."""
 
 
 # -- list -------------------------------------------------------------------------------------------------------------
@@ -147,6 +143,12 @@ class ApplyOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+def enum_value_note(up: MigrationScript) -> str | None:
+    from dokploy_mcp.postgres.migration_sql import enum_value_note as note
+
+    return note(up)
+
+
 def read_migration(request: ApplyRequest) -> tuple[MigrationScript, MigrationScript | None]:
     """The up and down SQL, read and checked against the request's mode; nothing opened yet."""
     from dokploy_mcp.postgres.migration_sql import analyse
@@ -236,6 +238,8 @@ async def apply_migration(rt: Runtime, request: ApplyRequest, progress: Progress
             token_id = _confirm(rt, request, opened, outcome)
             if token_id is None:
                 return outcome
+        if request.transactional and (note := enum_value_note(up)) is not None:
+            outcome.notes.append(note)
         await safe_point()
         await progress(f"applying migration {version}_{request.name} ({len(up.runnable)} statements)")
         if request.dry_run:
@@ -381,10 +385,13 @@ async def _apply_each(
         result = await opened.runner.run_script(up.runnable, transaction=False, timeout_ms=request.timeout_ms)
     except DatabaseQueryError as exc:
         ran = (exc.step or 1) - 1
-        raise MigrationPartlyApplied(
+        raise PartlyAppliedError(
             f"statement {ran + 1} of {len(up.runnable)} failed: {exc.message}. This migration ran without a "
             f"transaction: the {ran} statement(s) before it stay applied, and no history row was written. Fix the "
-            "cause, then apply the remaining statements as a new migration (or undo the applied ones by hand)"
+            "cause, then apply the remaining statements as a new migration (or undo the applied ones by hand)",
+            target=opened.display,
+            applied=ran,
+            total=len(up.runnable),
         ) from None
     record = history.apply_steps(
         version=version,

@@ -12,6 +12,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import BaseModel, Field
 
+from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.postgres.history import AppliedMigration, LocalMigration
 from dokploy_mcp.postgres.limits import MAX_MIGRATION_CHARS
 from dokploy_mcp.progress import Progress
@@ -154,7 +155,7 @@ async def _ask_apply(
     )
     try:
         preview = migrations.apply_preview(request)
-    except Exception:
+    except DokployMCPError:
         # The call itself meets the same problem and words it; no question for SQL that cannot run.
         return NotAsked("harmless")
     return ask(ctx, preview, token=confirm_token)
@@ -320,6 +321,7 @@ class ChangeView(BaseModel):
     name: str
     sql: str
     destructive: bool
+    reason: str | None = Field(default=None, description="why it is destructive")
 
 
 class DiffResult(BaseModel):
@@ -369,7 +371,7 @@ async def generate_diff(
         target=outcome.target,
         empty=outcome.diff.empty,
         changes=[
-            ChangeView(action=c.action, kind=c.kind, name=c.name, sql=c.sql, destructive=c.destructive)
+            ChangeView(action=c.action, kind=c.kind, name=c.name, sql=c.sql, destructive=c.destructive, reason=c.reason)
             for c in changes[:_MAX_CHANGES]
         ],
         destructive=len(outcome.diff.destructive),
