@@ -207,7 +207,14 @@ async def apply_migration(
     return await run_as_job(
         ctx,
         "apply_migration",
-        {"name": name, "sql": sql, "target": target, "version": version, "down_sql": down_sql},
+        {
+            "name": name,
+            "sql": sql,
+            "target": target,
+            "version": version,
+            "down_sql": down_sql,
+            "transactional": transactional,
+        },
         lambda job: work(job.progress),
         wait_s=wait_s,
         summary=f"apply migration {name}",
