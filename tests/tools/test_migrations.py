@@ -46,8 +46,9 @@ async def test_apply_records_in_the_clis_table_and_lists(client: Client, any_pg_
     assert exists(url, "public.notes")
     history = rows(url, "select version, name, statements from supabase_migrations.schema_migrations")
     assert history == [("20260101000000", "notes", [CREATE.rstrip(";")])]
-    side = rows(url, "select checksum, down_sql, applied_by from supabase_migrations.dokploy_mcp_history")
+    side = rows(url, "select checksum, down_sql, applied_by, client from supabase_migrations.dokploy_mcp_history")
     assert side[0][1] == DOWN and side[0][2] == "postgres"
+    assert side[0][3] == "mcp"  # the SDK client's name, from its initialize request
 
     listing = await call(client, "list_migrations")
     [migration] = listing["applied"]
@@ -320,3 +321,11 @@ async def test_a_new_enum_value_comes_with_a_note(client: Client) -> None:
     added = await call(client, "apply_migration", name="meh", sql="alter type public.mood add value 'meh';")
     assert added["status"] == "applied"
     assert any("cannot be used by a later statement" in note for note in added["notes"])
+
+
+async def test_a_failing_confirmed_migration_names_its_own_statement(client: Client) -> None:
+    # With a token, its use mark runs in the transaction too: the number is still the migration's own.
+    sql = "create table public.gone (id int);\ndrop table public.gone;\nselect 1/0;"
+    preview = await call(client, "apply_migration", name="fails", sql=sql)
+    message = await error(client, "apply_migration", name="fails", sql=sql, confirm_token=preview["confirm_token"])
+    assert "statement 3 of the migration" in message and "division by zero" in message

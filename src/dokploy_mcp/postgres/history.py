@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -234,12 +234,11 @@ def rollback_steps(*, version: str, runnable: Sequence[str]) -> list[str]:
     ]
 
 
-def down_sql_query(version: str) -> str:
+def down_sql_query(version: str, *, side_table: bool) -> str:
+    """The version's name and stored down SQL (NULL without our side table, or for a row the CLI wrote)."""
     check_version(version)
-    return (
-        f"SELECT m.version, m.name, h.down_sql FROM {HISTORY} m LEFT JOIN {SIDE} h USING (version) "
-        f"WHERE m.version = '{version}'"
-    )
+    down = f"(SELECT h.down_sql FROM {SIDE} h WHERE h.version = m.version)" if side_table else "NULL::text"
+    return f"SELECT m.version, m.name, {down} AS down_sql FROM {HISTORY} m WHERE m.version = '{version}'"
 
 
 def later_versions_query(version: str) -> str:
@@ -257,7 +256,7 @@ class LocalMigration:
     problem: str | None = None
 
 
-def read_folder(folder: str, checksum: Any) -> list[LocalMigration]:
+def read_folder(folder: str, checksum: Callable[[str], str]) -> list[LocalMigration]:
     """The migration files of a local ``supabase/migrations`` folder, as the CLI names them, in version order.
 
     ``checksum`` turns a file's text into its checksum (the caller's parser), or raises a DokployMCPError that is
@@ -281,7 +280,7 @@ def read_folder(folder: str, checksum: Any) -> list[LocalMigration]:
     return sorted(found, key=lambda m: (int(m.version), m.version))
 
 
-def _local(path: Path, version: str, name: str, checksum: Any) -> LocalMigration:
+def _local(path: Path, version: str, name: str, checksum: Callable[[str], str]) -> LocalMigration:
     if path.stat().st_size > MAX_FILE_BYTES:
         return LocalMigration(version, name, str(path), None, f"larger than {MAX_FILE_BYTES:,} bytes: not read")
     try:

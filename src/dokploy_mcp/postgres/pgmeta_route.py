@@ -293,8 +293,7 @@ class PgMetaRoute:
                 + "".join(f"{step}\n;\n" for step in steps)
                 + ("COMMIT;" if commit else "ROLLBACK;")
             )
-            rows = await self._client.post(text, timeout_ms=budget, max_rows=_SCRIPT_ROWS, max_bytes=max_bytes)
-            answered = rows[0]
+            answered, _ = await self._client.post(text, timeout_ms=budget, max_rows=_SCRIPT_ROWS, max_bytes=max_bytes)
         else:
             answered = PgMetaRows(max_rows=_SCRIPT_ROWS, max_bytes=max_bytes)
             for index, step in enumerate(steps, start=1):

@@ -10,7 +10,6 @@ where the client can ask, else by a token bound to the arguments).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,7 +18,7 @@ from dokploy_mcp.errors import InputError
 from dokploy_mcp.postgres import history
 from dokploy_mcp.postgres.errors import DatabaseQueryError, PartlyAppliedError, SqlRefused
 from dokploy_mcp.postgres.history import AppliedMigration, LocalMigration
-from dokploy_mcp.postgres.statement import TOKEN_USED_SQLSTATE, UseMark
+from dokploy_mcp.postgres.statement import TOKEN_USED_SQLSTATE, ScriptResult, UseMark
 from dokploy_mcp.progress import Progress, safe_point
 from dokploy_mcp.services.database import OpenRoute, open_route
 
@@ -243,7 +242,11 @@ async def apply_migration(rt: Runtime, request: ApplyRequest, progress: Progress
         await safe_point()
         await progress(f"applying migration {version}_{request.name} ({len(up.runnable)} statements)")
         if request.dry_run:
-            await _dry_run(opened, request, up, version, outcome)
+            outcome.objects, outcome.duration_ms = await _dry_run(
+                opened, _steps(request, up, version), request.timeout_ms
+            )
+            outcome.status = "dry_run"
+            outcome.notes.append("dry run: the migration ran in a transaction that was rolled back; nothing changed")
         elif request.transactional:
             await _apply_in_transaction(rt, opened, request, up, version, token_id, outcome)
         else:
@@ -310,20 +313,37 @@ def _steps(request: ApplyRequest, up: MigrationScript, version: str) -> list[str
     )
 
 
-async def _dry_run(
-    opened: OpenRoute, request: ApplyRequest, up: MigrationScript, version: str, outcome: ApplyOutcome
-) -> None:
+async def _dry_run(opened: OpenRoute, steps: list[str], timeout_ms: int) -> tuple[ObjectChanges, float]:
+    """``steps`` in a transaction that is rolled back, with the catalog read at its end: what they would create,
+    alter and drop (against the catalog read before), and how long they took."""
     from dokploy_mcp.postgres.schemadiff import JIT_OFF, catalog_query, object_changes, parse_catalog, read_catalog
 
     before = await read_catalog(opened.runner)
-    steps = [*_steps(request, up, version), JIT_OFF, catalog_query()]
-    result = await opened.runner.run_script(steps, commit=False, timeout_ms=request.timeout_ms, max_bytes=64_000_000)
+    result = await opened.runner.run_script(
+        [*steps, JIT_OFF, catalog_query()], commit=False, timeout_ms=timeout_ms, max_bytes=64_000_000
+    )
     if not result.rows:
         raise DatabaseQueryError("the dry run's catalog read answered nothing", target=opened.display, sqlstate=None)
-    outcome.objects = object_changes(before, parse_catalog(result.rows[-1]["catalog"]))
-    outcome.status = "dry_run"
-    outcome.duration_ms = result.duration_ms
-    outcome.notes.append("dry run: the migration ran in a transaction that was rolled back; nothing changed")
+    return object_changes(before, parse_catalog(result.rows[-1]["catalog"])), result.duration_ms
+
+
+async def _run_marked(
+    rt: Runtime, opened: OpenRoute, steps: list[str], token_id: str | None, tool: str, timeout_ms: int
+) -> ScriptResult:
+    """``steps`` in one transaction, with the confirm token's use mark after the lock: a replay from any process
+    fails there; a failure that changed nothing gives the token back."""
+    if token_id is not None:
+        steps = [steps[0], UseMark(token_id, tool).sql(), *steps[1:]]
+    try:
+        return await opened.runner.run_script(steps, timeout_ms=timeout_ms)
+    except DatabaseQueryError as exc:
+        if token_id is not None and exc.sqlstate == TOKEN_USED_SQLSTATE:
+            raise ConfirmationError(USED_MESSAGE, reason="used") from None
+        _give_back(rt, token_id)
+        raise
+    except BaseException:
+        _give_back(rt, token_id)
+        raise
 
 
 async def _apply_in_transaction(
@@ -336,31 +356,25 @@ async def _apply_in_transaction(
     outcome: ApplyOutcome,
 ) -> None:
     steps = _steps(request, up, version)
-    if token_id is not None:
-        steps.insert(1, UseMark(token_id, "apply_migration").sql())
     try:
-        result = await opened.runner.run_script(steps, timeout_ms=request.timeout_ms)
+        result = await _run_marked(rt, opened, steps, token_id, "apply_migration", request.timeout_ms)
     except DatabaseQueryError as exc:
-        if token_id is not None and exc.sqlstate == TOKEN_USED_SQLSTATE:
-            raise ConfirmationError(USED_MESSAGE, reason="used") from None
-        _give_back(rt, token_id)
         if exc.sqlstate == history.VERSION_TAKEN_SQLSTATE:
             raise InputError(
                 f"migration {version} was applied by another call while this one waited for the migration lock: "
                 "nothing of this one ran; list_migrations shows what is applied",
                 field="version",
             ) from None
-        raise _located(exc, steps, up) from None
-    except BaseException:
-        _give_back(rt, token_id)
-        raise
+        # The use mark, when there is one, ran as step 2: the migration's statements come one step later.
+        raise _located(exc, len(steps) + (token_id is not None), up) from None
     outcome.duration_ms = result.duration_ms
     outcome.notes.extend(result.notices)
 
 
-def _located(exc: DatabaseQueryError, steps: Sequence[str], up: MigrationScript) -> DatabaseQueryError:
-    """The error with the migration's own statement number, where the route could tell which step failed."""
-    lead = len(steps) - len(up.runnable) - 2
+def _located(exc: DatabaseQueryError, ran: int, up: MigrationScript) -> DatabaseQueryError:
+    """The error with the migration's own statement number, where the route could tell which step (of the ``ran``
+    it was sent) failed: the migration's statements are followed by the two history rows."""
+    lead = ran - len(up.runnable) - 2
     step = exc.step
     where = ""
     if step is not None and lead < step <= lead + len(up.runnable):
@@ -461,13 +475,7 @@ async def _stored_down(opened: OpenRoute, version: str) -> tuple[str, str]:
     tables = await _tables(opened)
     if not tables["cli"]:
         raise InputError(f"migration {version} is not applied: this database has no migration history", field="version")
-    query = (
-        history.down_sql_query(version)
-        if tables["ours"]
-        else history.down_sql_query(version).replace(
-            f"LEFT JOIN {history.SIDE} h USING (version)", "CROSS JOIN (SELECT NULL::text AS down_sql) h"
-        )
-    )
+    query = history.down_sql_query(version, side_table=bool(tables["ours"]))
     result = await opened.runner.execute(query, read_only=True, max_rows=1, max_bytes=8_000_000)
     if not result.rows:
         raise InputError(f"migration {version} is not applied here (list_migrations shows what is)", field="version")
@@ -538,24 +546,13 @@ async def _run_rollback(
 ) -> None:
     steps = history.rollback_steps(version=request.version, runnable=down.runnable)
     if request.dry_run:
-        from dokploy_mcp.postgres.schemadiff import JIT_OFF, catalog_query, object_changes, parse_catalog, read_catalog
-
-        before = await read_catalog(opened.runner)
-        result = await opened.runner.run_script(
-            [*steps, JIT_OFF, catalog_query()], commit=False, timeout_ms=request.timeout_ms, max_bytes=64_000_000
-        )
-        outcome.objects = object_changes(before, parse_catalog(result.rows[-1]["catalog"]))
+        outcome.objects, outcome.duration_ms = await _dry_run(opened, steps, request.timeout_ms)
         outcome.status = "dry_run"
         outcome.notes.append("dry run: the down SQL ran in a transaction that was rolled back; nothing changed")
         return
-    if token_id is not None:
-        steps.insert(1, UseMark(token_id, "rollback_migration").sql())
     try:
-        result = await opened.runner.run_script(steps, timeout_ms=request.timeout_ms)
+        result = await _run_marked(rt, opened, steps, token_id, "rollback_migration", request.timeout_ms)
     except DatabaseQueryError as exc:
-        if token_id is not None and exc.sqlstate == TOKEN_USED_SQLSTATE:
-            raise ConfirmationError(USED_MESSAGE, reason="used") from None
-        _give_back(rt, token_id)
         raise DatabaseQueryError(
             f"the down SQL failed: {exc.message}; the rollback was rolled back: the migration is still applied",
             target=exc.target,
@@ -563,7 +560,4 @@ async def _run_rollback(
             detail=exc.detail,
             hint=exc.hint,
         ) from None
-    except BaseException:
-        _give_back(rt, token_id)
-        raise
     outcome.duration_ms = result.duration_ms

@@ -127,9 +127,9 @@ def _objects(changes: Any) -> ObjectsView | None:
 
 
 def _client(ctx: ToolContext) -> str | None:
+    """The MCP client's name from its initialize request (2026-07-28 clients may send none)."""
     params = getattr(ctx.session, "client_params", None)
-    info = getattr(params, "client_info", None) or getattr(params, "clientInfo", None)
-    name = getattr(info, "name", None)
+    name = getattr(getattr(params, "client_info", None), "name", None)
     return str(name)[:100] if name else None
 
 
