@@ -71,3 +71,16 @@ async def test_human_mode_refuses_a_destructive_migration_without_a_person(any_p
         )
     assert refused.is_error
     assert columns(any_pg_database_url) == 2
+
+
+async def test_the_question_never_shows_the_targets_password(any_pg_database_url: str) -> None:
+    """The person sees where the migration goes, with the connection string's password masked."""
+    import psycopg as pg
+
+    info = pg.conninfo.conninfo_to_dict(any_pg_database_url)
+    target = f"postgresql://postgres:Sup3r-Secret-pw@{info['host']}:{info['port']}/{info['dbname']}"
+    person = Person("decline")
+    async with client(build_server(load_settings(), servers=SERVERS), "legacy", person) as mcp:
+        await call(mcp, "apply_migration", target=target, name="wipe", sql="drop table if exists public.nothing;")
+    [question] = person.questions
+    assert "Sup3r-Secret-pw" not in question and "DROP TABLE" in question

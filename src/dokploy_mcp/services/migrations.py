@@ -20,6 +20,7 @@ from dokploy_mcp.postgres.errors import DatabaseQueryError, PartlyAppliedError, 
 from dokploy_mcp.postgres.history import AppliedMigration, LocalMigration
 from dokploy_mcp.postgres.statement import TOKEN_USED_SQLSTATE, ScriptResult, UseMark
 from dokploy_mcp.progress import Progress, safe_point
+from dokploy_mcp.redact import scrub
 from dokploy_mcp.services.database import OpenRoute, open_route
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def apply_preview(request: ApplyRequest) -> str | None:
     up, _ = read_migration(request)
     if not up.destructive:
         return None
-    where = request.target or "DATABASE_URL"
+    where = scrub(request.target) if request.target else "DATABASE_URL"
     return (
         f"Apply migration {request.name} to {where}? It destroys or rewrites data: "
         + "; ".join(up.destructive[:10])
@@ -463,8 +464,8 @@ async def rollback_preview(rt: Runtime, request: RollbackRequest) -> str | None:
         name, down = await _stored_down(opened, request.version)
     finally:
         await opened.aclose()
-    excerpt = down if len(down) <= 600 else down[:600] + " ..."
-    where = request.target or "DATABASE_URL"
+    excerpt = scrub(down if len(down) <= 600 else down[:600] + " ...")
+    where = scrub(request.target) if request.target else "DATABASE_URL"
     return (
         f"Roll back migration {request.version} ({name}) on {where}? Its down SQL runs and its history row is "
         f"removed, in one transaction:\n{excerpt}"
@@ -507,7 +508,7 @@ async def rollback_migration(rt: Runtime, request: RollbackRequest, progress: Pr
             name=name,
             route=opened.route,
             target=opened.display,
-            down_sql=down_sql,
+            down_sql=scrub(down_sql),
             notes=list(opened.notes),
         )
         token_id = None
