@@ -116,6 +116,10 @@ def _postgres() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
             lambda: p.PartlyAppliedError("statement 2 of 3 failed", target=TARGET, applied=1, total=3),
             "stopped after 1 of 3 statements",
         ),
+        "postgres.errors.CopyFailedError": (
+            lambda: p.CopyFailedError("unique violation", target=TARGET, table="public.t", kept=1000),
+            "copy stopped in table public.t",
+        ),
         "postgres.errors.RoleNotPermittedError": (
             lambda: p.RoleNotPermittedError("not a member", role="admin", target=TARGET),
             "Cannot switch to role 'admin'",

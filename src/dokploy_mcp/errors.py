@@ -38,6 +38,7 @@ The whole tree (module: class, what it means)::
     │   │   └── ReadOnlyViolationError            a write in a read-only transaction
     │   ├── DatabaseTimeoutError                  statement timeout (``timeout_ms``)
     │   ├── PartlyAppliedError                    a non-transactional migration stopped midway (``applied``)
+    │   ├── CopyFailedError                       a copy stopped in a table; resumable (``table``, ``kept``)
     │   └── RoleNotPermittedError                 SET ROLE refused (``role``)
     └── supabase.errors                           Supabase stacks
         ├── StackNotFoundError                    no compose at the address

@@ -132,6 +132,8 @@ def _explain_database(exc: p.DatabaseError) -> str:
         return f"Cannot switch to role {exc.role!r}{target}: {exc}"
     if isinstance(exc, p.PartlyAppliedError):
         return f"The migration stopped after {exc.applied} of {exc.total} statements{target}: {exc}"
+    if isinstance(exc, p.CopyFailedError):
+        return f"The copy stopped in table {exc.table}{target}: {exc}"
     if isinstance(exc, p.DatabaseQueryError):
         return f"The database refused the statement{target}: {exc}"
     return f"Database error{target}: {exc}"

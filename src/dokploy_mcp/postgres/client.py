@@ -106,6 +106,11 @@ class Database:
     def __repr__(self) -> str:
         return f"Database(name={self.name!r}, target={self.target!r})"
 
+    @property
+    def conninfo(self) -> ConnInfo:
+        """Where this pool connects (password included): for a flow that needs connections of its own (COPY)."""
+        return self._info
+
     async def __aenter__(self) -> Self:
         return self
 

@@ -112,6 +112,17 @@ class PartlyAppliedError(DatabaseError):
         self.total = total
 
 
+class CopyFailedError(DatabaseError):
+    """A copy between two databases stopped in ``table``: the target keeps the ``kept`` rows its checkpoint records
+    (its other tables as their checkpoints say), and the same call resumes from there."""
+
+    def __init__(self, message: str, *, target: str, table: str, kept: int, sqlstate: str | None = None) -> None:
+        super().__init__(message, target=target)
+        self.table = table
+        self.kept = kept
+        self.sqlstate = sqlstate
+
+
 class ReadOnlyViolationError(DatabaseQueryError):
     """The statement tried to write inside a read-only transaction (SQLSTATE 25006)."""
 

@@ -9,7 +9,7 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import audit, core, database, deploy, domains, jobs, keys, migrations, monitoring
+    from dokploy_mcp.tools import audit, core, database, deploy, domains, jobs, keys, migrations, monitoring, transfer
 
     return [
         *core.SPECS,
@@ -20,5 +20,6 @@ def all_specs() -> list[ToolSpec]:
         *domains.SPECS,
         *database.SPECS,
         *migrations.SPECS,
+        *transfer.SPECS,
         *monitoring.SPECS,
     ]

@@ -49,6 +49,15 @@ def _initial(catalog: Catalog, objtype: str, owner: str, schema: str | None) -> 
     return acl
 
 
+def _comparable(ctx: Context, acl: Acl) -> Acl:
+    """``acl`` without the privileges one of the two servers lacks: MAINTAIN exists from PostgreSQL 17, and every
+    owner has it there by default, so between 15 and 18 it would be granted where it cannot be, or revoked from the
+    owner for nothing."""
+    if min(ctx.source.version, ctx.target.version) >= 170000:
+        return acl
+    return {key: grantable for key, grantable in acl.items() if key[1] != "MAINTAIN"}
+
+
 def _statements(old: Acl, new: Acl) -> Iterator[tuple[str, str, list[str]]]:
     """("GRANT" / "GRANT OPTION" / "REVOKE" / "REVOKE OPTION", grantee, privileges) that turn ``old`` into ``new``."""
     steps: dict[tuple[str, str], list[str]] = {}
@@ -122,14 +131,14 @@ def diff_grants(ctx: Context) -> None:
         else:
             old = _acl(existing.acl)
         name = key.split(" ", 1)[1]
-        for step, grantee, privileges in _statements(old, _acl(obj.acl)):
+        for step, grantee, privileges in _statements(_comparable(ctx, old), _comparable(ctx, _acl(obj.acl))):
             sql = _grant_sql(step, grantee, ", ".join(privileges), key)
             ctx.plan.add(Phase.GRANT, "alter", "grant", name, sql)
     target_columns = _columns(ctx.target)
     for (table, column), acl in _columns(ctx.source).items():
         fresh = f"COLUMN {table}.{column}" in ctx.created
         old = {} if fresh else _acl(target_columns.get((table, column), ()))
-        for step, grantee, privileges in _statements(old, _acl(acl)):
+        for step, grantee, privileges in _statements(_comparable(ctx, old), _comparable(ctx, _acl(acl))):
             listed = ", ".join(f"{p} ({column})" for p in privileges)
             sql = _grant_sql(step, grantee, listed, f"TABLE {table}")
             ctx.plan.add(Phase.GRANT, "alter", "grant", f"{table}.{column}", sql)
@@ -157,6 +166,6 @@ def diff_default_privileges(ctx: Context) -> None:
         prefix = f"ALTER DEFAULT PRIVILEGES FOR ROLE {ident(role)}"
         if schema is not None:
             prefix += f" IN SCHEMA {ident(schema)}"
-        for step, grantee, privileges in _statements(old_acl, new_acl):
+        for step, grantee, privileges in _statements(_comparable(ctx, old_acl), _comparable(ctx, new_acl)):
             sql = f"{prefix} {_grant_sql(step, grantee, ', '.join(privileges), words)}"
             ctx.plan.add(Phase.DEFAULT_PRIVILEGES, "alter", "default privileges", ident(role), sql)

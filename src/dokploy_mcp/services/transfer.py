@@ -1,0 +1,555 @@
+"""cross_instance_migrate's flow: the schema through ``generate_diff``, then the rows, checkpointed, then proof.
+
+1. Schema (``what`` schema or both): the diff source -> target over the chosen schemas, applied on the target in one
+   transaction. A diff that would drop or rewrite something on the target is refused: that is a migration for a
+   person to review (generate_diff, then apply_migration), not a side effect of a copy.
+2. Rows (``what`` data or both), direct route on both sides: the source is read in one REPEATABLE READ snapshot;
+   tables go in foreign-key order (or with foreign keys and triggers off, where the target login may set
+   ``session_replication_role``); each table moves in chunks of its primary key, one committed target transaction
+   per chunk with its checkpoint. A failure, a ``cancel_job`` or a restart leaves the target as the checkpoints say;
+   the same call again resumes after the last committed chunk.
+3. Sequences set to the source's values; then the checksum pass, a second read of both sides: per table, rows and
+   the sum of a hash of each row. A copy that verifies deletes its checkpoints.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import anyio
+
+from dokploy_mcp.errors import InputError, JobStoppedError
+from dokploy_mcp.postgres.errors import CopyFailedError, DatabaseError
+from dokploy_mcp.postgres.targets import is_connection_string
+from dokploy_mcp.progress import Progress, safe_point, stop_reason
+from dokploy_mcp.services.database import open_route
+from dokploy_mcp.services.schema_diff import DiffRequest, generate_diff
+
+if TYPE_CHECKING:
+    from dokploy_mcp.postgres.transfer.catalog import Order, Table
+    from dokploy_mcp.postgres.transfer.copying import Checkpoint, Side
+    from dokploy_mcp.runtime import Runtime
+
+T = TypeVar("T")
+TOOL = "cross_instance_migrate"
+What = Literal["schema", "data", "both"]
+Existing = Literal["refuse", "truncate", "append"]
+#: A chunk holds about this many bytes of the source table (its size on disk over its rows).
+CHUNK_BYTES = 128 * 1024 * 1024
+_MIN_CHUNK_ROWS = 1_000
+_MAX_CHUNK_ROWS = 5_000_000
+#: How long a stopped chunk may take to give its connections back.
+_STOP_GRACE_S = 60.0
+EXPOSE_DB = (
+    "{side} {name!r} is a stack address, reached only through pg-meta, and rows cannot stream through pg-meta (COPY "
+    "needs a direct connection). Make the stack's PostgreSQL reachable, then pass a connection string: either "
+    "publish its db service on the host's loopback only (in Dokploy, the compose's db service: ports: "
+    '["127.0.0.1:54322:5432"], then deploy) and open an SSH tunnel from here (ssh -N -L 54322:127.0.0.1:54322 '
+    "<user>@<dokploy host>), or use a port Dokploy publishes for it. Next call: cross_instance_migrate with "
+    '{side}: "postgresql://postgres:<POSTGRES_PASSWORD of the stack\'s env>@127.0.0.1:54322/postgres" and the '
+    'other arguments unchanged. The schema alone can be copied through pg-meta now: what: "schema"'
+)
+
+
+@dataclass(frozen=True)
+class MigrateRequest:
+    source: str | None
+    target: str | None
+    what: What = "both"
+    schemas: tuple[str, ...] = ("public",)
+    #: The caller gave ``schemas`` (not the default): with ``include``, their tables are copied too.
+    schemas_given: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    existing: Existing = "refuse"
+    restart: bool = False
+    dry_run: bool = False
+    verify: bool = True
+    chunk_rows: int | None = None
+    timeout_ms: int = 3_600_000
+    confirm_token: str | None = None
+    person: bool = False
+
+    def arguments(self) -> dict[str, Any]:
+        """What a confirm token is bound to."""
+        return {
+            "source": self.source,
+            "target": self.target,
+            "what": self.what,
+            "schemas": list(self.schemas),
+            "include": list(self.include),
+            "exclude": list(self.exclude),
+            "existing": self.existing,
+            "restart": self.restart,
+        }
+
+
+@dataclass
+class SchemaStep:
+    changes: int = 0
+    applied: bool = False
+    statements: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TableReport:
+    name: str
+    est_rows: int
+    size_bytes: int
+    #: On the target before this call: missing, empty, non_empty, resumed (a checkpoint of an earlier run), done.
+    state: str
+    chunked: bool
+    format: Literal["binary", "text"]
+    rows_copied: int = 0
+    bytes_copied: int = 0
+    #: Rows an earlier run of this copy had committed (a resume continues after them).
+    resumed_after: int = 0
+    source_rows: int | None = None
+    target_rows: int | None = None
+    verified: bool | None = None
+
+
+@dataclass
+class MigrateOutcome:
+    status: Literal["copied", "dry_run", "confirm", "mismatch", "schema_copied"]
+    source: str
+    target: str
+    schema: SchemaStep | None = None
+    tables: list[TableReport] = field(default_factory=list)
+    sequences_set: int = 0
+    rows_copied: int = 0
+    bytes_copied: int = 0
+    copy_ms: float | None = None
+    verify_ms: float | None = None
+    confirm_token: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# -- the flow ---------------------------------------------------------------------------------------------------------
+
+
+def check_request(request: MigrateRequest) -> None:
+    """What is wrong with the arguments themselves, before anything is opened."""
+    if request.source == request.target:
+        raise InputError("source and target are the same database: give two different ones", field="target")
+    if request.what == "schema" and request.existing != "refuse":
+        raise InputError("existing applies to rows: leave it out when what is schema", field="existing")
+    if request.what != "schema":
+        for side, name in (("source", request.source), ("target", request.target)):
+            if name is not None and not is_connection_string(name):
+                raise InputError(EXPOSE_DB.format(side=side, name=name), field=side)
+
+
+async def migrate(rt: Runtime, request: MigrateRequest, progress: Progress) -> MigrateOutcome:
+    check_request(request)
+    outcome = MigrateOutcome(status="copied", source=request.source or "DATABASE_URL", target=request.target or "")
+    if request.what != "data":
+        outcome.schema = await _schema(rt, request, outcome, progress)
+        if request.what == "schema":
+            outcome.status = "dry_run" if request.dry_run else "schema_copied"
+            return outcome
+    await _rows(rt, request, outcome, progress)
+    return outcome
+
+
+async def _schema(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress) -> SchemaStep:
+    from dokploy_mcp.postgres.transfer.catalog import Selection
+
+    schemas = Selection(request.schemas, request.include, request.exclude, request.schemas_given).all_schemas()
+    await progress(f"comparing the schemas {', '.join(schemas)} of source and target")
+    diffed = await generate_diff(rt, DiffRequest(source=request.source, target=request.target, schemas=tuple(schemas)))
+    outcome.source, outcome.target = diffed.source, diffed.target
+    step = SchemaStep(changes=len(diffed.diff.changes), statements=[change.sql for change in diffed.diff.changes])
+    if diffed.diff.destructive:
+        shown = "; ".join(f"{c.action} {c.kind} {c.name}" for c in diffed.diff.destructive[:10])
+        raise InputError(
+            f"making the target's schema like the source's would drop or rewrite {len(diffed.diff.destructive)} "
+            f"object(s) on the target ({shown}). A copy does not do that on its own: review generate_diff's script and "
+            'apply it with apply_migration (it asks for confirmation), or copy with what: "data" into the schema '
+            "the target has",
+            field="what",
+        )
+    if step.statements and not request.dry_run:
+        await progress(f"applying {len(step.statements)} schema change(s) on the target in one transaction")
+        opened = await open_route(rt, request.target)
+        try:
+            await opened.runner.run_script(step.statements, timeout_ms=request.timeout_ms)
+        finally:
+            await opened.aclose()
+        step.applied = True
+    outcome.notes.extend(note for note in diffed.notes if note not in outcome.notes)
+    return step
+
+
+async def _rows(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress) -> None:
+    from dokploy_mcp.postgres.transfer.copying import Side
+
+    source_db = await rt.database(request.source)
+    target_db = await rt.database(request.target)
+    outcome.source, outcome.target = source_db.target, target_db.target
+    if source_db.target == target_db.target:
+        raise InputError("source and target are the same database: give two different ones", field="target")
+    timeout = min(rt.settings.timeout, 30.0)
+    source = await _blocking(lambda: Side(source_db.conninfo, role="source", connect_timeout=timeout))
+    try:
+        target = await _blocking(lambda: Side(target_db.conninfo, role="target", connect_timeout=timeout))
+        try:
+            await _copy(rt, request, outcome, source, target, progress)
+        finally:
+            await _blocking(target.close)
+    finally:
+        await _blocking(source.close)
+
+
+@dataclass
+class _Plan:
+    order: Order
+    target_tables: dict[str, Table]
+    checkpoints: dict[str, Checkpoint]
+    non_empty: set[str]
+    replica: bool
+    problems: list[str]
+
+
+async def _copy(
+    rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, source: Side, target: Side, progress: Progress
+) -> None:
+    await progress("reading the tables of source and target")
+    plan = await _blocking(lambda: _plan(request, source, target))
+    outcome.tables = [_report(request, plan, table) for table in plan.order.tables]
+    outcome.notes.extend(_plan_notes(plan))
+    if request.dry_run:
+        outcome.status = "dry_run"
+        outcome.notes.extend(plan.problems)
+        outcome.notes.append("dry run: nothing was written to the target")
+        return
+    _refuse(request, plan)
+    fresh = [t for t in plan.order.tables if t.display not in plan.checkpoints]
+    if not _confirm(rt, request, outcome, plan):
+        return
+    mode = request.existing if request.existing != "refuse" else "empty"
+    started = await _blocking(
+        lambda: target.start(outcome.source, fresh, truncate=request.existing == "truncate", mode=mode)
+    )
+    checkpoints = {**plan.checkpoints, **started}
+    began = time.perf_counter()
+    await _copy_tables(request, outcome, plan, checkpoints, source, target, progress)
+    await progress("setting the target's sequences to the source's values")
+    values = await _blocking(lambda: source.sequences(plan.order.tables))
+    missing = await _blocking(lambda: target.set_sequences(values))
+    outcome.sequences_set = len(values) - len(missing)
+    if missing:
+        outcome.notes.append("sequences missing on the target (not set): " + ", ".join(missing))
+    outcome.copy_ms = round((time.perf_counter() - began) * 1000, 1)
+    if request.verify:
+        await _verify(outcome, plan, checkpoints, source, target, progress)
+    if outcome.status == "copied":
+        await _blocking(lambda: target.forget(outcome.source))
+
+
+def _plan(request: MigrateRequest, source: Side, target: Side) -> _Plan:
+    from dokploy_mcp.postgres.transfer.catalog import Selection, choose, column_problems, foreign_key_order
+
+    selection = Selection(request.schemas, request.include, request.exclude, request.schemas_given)
+    schemas = selection.all_schemas()
+    source.begin_snapshot()
+    target.same_text()
+    target.set_timeout(request.timeout_ms)
+    chosen = choose(source.tables(schemas), selection)
+    if not chosen:
+        raise InputError(
+            f"no table of the source matches (schemas {', '.join(schemas)}): check schemas, include and exclude",
+            field="include" if request.include else "schemas",
+        )
+    order = foreign_key_order(chosen)
+    target_tables = target.tables(schemas)
+    problems: list[str] = []
+    for table in chosen:
+        other = target_tables.get(table.display)
+        if other is None:
+            problems.append(f"{table.display} does not exist on the target")
+        else:
+            problems.extend(f"{table.display}: {p}" for p in column_problems(table, other))
+    if request.restart and not request.dry_run:
+        target.forget(source.display)
+    checkpoints = {} if request.restart else target.checkpoints(source.display)
+    present = [t for t in chosen if t.display in target_tables and t.display not in checkpoints]
+    non_empty = target.non_empty([target_tables[t.display] for t in present])
+    replica = target.try_replica_role()
+    if request.dry_run and replica:
+        target.conn.execute("RESET session_replication_role")
+    return _Plan(order, target_tables, checkpoints, non_empty, replica, problems)
+
+
+def _confirm(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, plan: _Plan) -> bool:
+    """Whether the copy may go on: emptying tables that hold rows is confirmed by the person or by a token."""
+    if request.existing != "truncate" or not plan.non_empty or request.person:
+        return True
+    if request.confirm_token is None:
+        outcome.status = "confirm"
+        outcome.confirm_token = rt.confirmer.issue(TOOL, request.arguments(), _state(outcome, plan)).token
+        outcome.notes.append(
+            f"existing: truncate empties {', '.join(sorted(plan.non_empty))} on the target before the copy. Nothing "
+            "was written: call again with this confirm_token (or dry_run first)"
+        )
+        return False
+    rt.confirmer.verify(request.confirm_token, TOOL, request.arguments(), _state(outcome, plan))
+    return True
+
+
+def _state(outcome: MigrateOutcome, plan: _Plan) -> dict[str, Any]:
+    # The token holds for these tables holding rows on this target: a table filled since asks again.
+    return {"target": outcome.target, "non_empty": sorted(plan.non_empty)}
+
+
+def _refuse(request: MigrateRequest, plan: _Plan) -> None:
+    """Stop before anything is written when the target cannot take the rows as asked."""
+    if plan.problems:
+        raise InputError(
+            "the target's tables do not match the source's: " + "; ".join(plan.problems[:20]) + ". Copy the schema "
+            'too (what: "both"), or fix the target\'s schema first (generate_diff shows how)',
+            field="what",
+        )
+    if plan.non_empty and request.existing == "refuse":
+        raise InputError(
+            f"these target tables already hold rows: {', '.join(sorted(plan.non_empty))}. Say what to do with them: "
+            'existing: "truncate" (empties them first; destructive, confirmed) or "append" (adds the source\'s '
+            "rows; a duplicate key stops the copy)",
+            field="existing",
+        )
+    if plan.order.cycles and not plan.replica:
+        raise InputError(
+            "the foreign keys of " + ", ".join(plan.order.cycles[0]) + " form a cycle, and the target login may not "
+            "turn foreign keys off for the copy (session_replication_role): copy as a superuser (or a login granted "
+            'SET on session_replication_role), or copy those tables with what: "schema" and their rows by hand',
+            field="include",
+        )
+
+
+def _plan_notes(plan: _Plan) -> list[str]:
+    if plan.replica:
+        return [
+            "foreign keys and triggers are off for the copy's target session (session_replication_role = replica, "
+            "as pg_dump --disable-triggers): rows arrive exactly as on the source"
+        ]
+    notes = [
+        "tables go in foreign-key order; the target's triggers fire for each row (the login may not turn them off)"
+    ]
+    if plan.order.self_referencing:
+        notes.append(
+            "tables with a foreign key to themselves are copied in one chunk each: "
+            + ", ".join(plan.order.self_referencing)
+        )
+    return notes
+
+
+def _chunked(plan: _Plan, table: Table) -> bool:
+    return bool(table.key) and (plan.replica or table.display not in plan.order.self_referencing)
+
+
+def _report(request: MigrateRequest, plan: _Plan, table: Table) -> TableReport:
+    checkpoint = plan.checkpoints.get(table.display)
+    if checkpoint is not None:
+        state = "done" if checkpoint.status == "done" else "resumed"
+    elif table.display not in plan.target_tables:
+        state = "missing"
+    else:
+        state = "non_empty" if table.display in plan.non_empty else "empty"
+    return TableReport(
+        name=table.display,
+        est_rows=table.est_rows,
+        size_bytes=table.bytes,
+        state=state,
+        chunked=_chunked(plan, table),
+        format="binary" if table.binary else "text",
+        resumed_after=checkpoint.rows if checkpoint is not None else 0,
+    )
+
+
+def chunk_rows(request: MigrateRequest, table: Table) -> int:
+    """Rows per chunk: as asked, else about :data:`CHUNK_BYTES` of the table as it lies on disk."""
+    if request.chunk_rows is not None:
+        return request.chunk_rows
+    rows = table.est_rows if table.est_rows > 0 else max(table.bytes // 100, 1)
+    width = max(table.bytes // rows, 1)
+    return max(_MIN_CHUNK_ROWS, min(_MAX_CHUNK_ROWS, CHUNK_BYTES // width))
+
+
+async def _copy_tables(
+    request: MigrateRequest,
+    outcome: MigrateOutcome,
+    plan: _Plan,
+    checkpoints: dict[str, Checkpoint],
+    source: Side,
+    target: Side,
+    progress: Progress,
+) -> None:
+    reports = {report.name: report for report in outcome.tables}
+    total = sum(table.bytes for table in plan.order.tables)
+    done_bytes = 0
+    for number, table in enumerate(plan.order.tables, start=1):
+        checkpoint = checkpoints[table.display]
+        if checkpoint.status != "done":
+            await _copy_table(request, outcome, plan, checkpoint, table, source, target, reports[table.display])
+        done_bytes += table.bytes
+        await progress(
+            f"{table.display} copied ({number} of {len(plan.order.tables)} tables; {outcome.rows_copied:,} rows, "
+            f"{_mb(outcome.bytes_copied)} streamed; {_mb(done_bytes)} of {_mb(total)} on disk)"
+        )
+
+
+async def _copy_table(
+    request: MigrateRequest,
+    outcome: MigrateOutcome,
+    plan: _Plan,
+    checkpoint: Checkpoint,
+    table: Table,
+    source: Side,
+    target: Side,
+    report: TableReport,
+) -> None:
+    from dokploy_mcp.postgres.transfer.copying import copy_chunk, next_bound
+
+    rows = chunk_rows(request, table)
+    chunked = _chunked(plan, table)
+    while True:
+        await safe_point()
+        upper = await _blocking(partial(next_bound, source, table, checkpoint.last_key, rows)) if chunked else None
+        stop = _stop_check()
+        try:
+            result = await _stoppable(
+                partial(copy_chunk, source, target, table, checkpoint, upper, stop.should_stop), stop
+            )
+        except DatabaseError as exc:
+            raise _copy_failed(exc, outcome, table, checkpoint, upper) from None
+        except JobStoppedError:
+            raise JobStoppedError(
+                f"the job was stopped while copying {table.display}: the target keeps its first {checkpoint.rows:,} "
+                "rows (the checkpoint); the same call resumes from there"
+            ) from None
+        checkpoint.rows += result.rows
+        checkpoint.bytes += result.bytes
+        checkpoint.last_key = result.last_key
+        report.rows_copied += result.rows
+        report.bytes_copied += result.bytes
+        outcome.rows_copied += result.rows
+        outcome.bytes_copied += result.bytes
+        if upper is None:
+            checkpoint.status = "done"
+            return
+
+
+def _copy_failed(
+    exc: DatabaseError, outcome: MigrateOutcome, table: Table, checkpoint: Checkpoint, upper: list[str] | None
+) -> CopyFailedError:
+    first = checkpoint.rows + 1
+    after = f" after key ({', '.join(table.key)}) = ({', '.join(checkpoint.last_key)})" if checkpoint.last_key else ""
+    until = f" up to ({', '.join(upper)})" if upper is not None else ""
+    return CopyFailedError(
+        f"copying {table.display} failed in its rows from row {first:,}{after}{until}: {exc}. That chunk was rolled "
+        f"back: the target keeps the table's first {checkpoint.rows:,} rows, as its checkpoint says (and the tables "
+        "before it in full). Fix the cause, then make the same call again: it resumes from the checkpoint",
+        target=outcome.target,
+        table=table.display,
+        kept=checkpoint.rows,
+        sqlstate=getattr(exc, "sqlstate", None),
+    )
+
+
+async def _verify(
+    outcome: MigrateOutcome,
+    plan: _Plan,
+    checkpoints: dict[str, Checkpoint],
+    source: Side,
+    target: Side,
+    progress: Progress,
+) -> None:
+    began = time.perf_counter()
+    reports = {report.name: report for report in outcome.tables}
+    for table in plan.order.tables:
+        await safe_point()
+        await progress(f"checksum pass: {table.display}")
+        source_rows, source_sum = await _blocking(partial(source.checksum, table))
+        target_rows, target_sum = await _blocking(partial(target.checksum, plan.target_tables[table.display]))
+        base = checkpoints[table.display]
+        report = reports[table.display]
+        report.source_rows, report.target_rows = source_rows, target_rows - base.base_rows
+        report.verified = target_rows == source_rows + base.base_rows and target_sum == source_sum + base.base_sum
+    outcome.verify_ms = round((time.perf_counter() - began) * 1000, 1)
+    bad = [report.name for report in outcome.tables if report.verified is False]
+    if bad:
+        outcome.status = "mismatch"
+        outcome.notes.append(
+            "the checksum pass found differences in: " + ", ".join(bad) + ". Usual causes: the target's triggers "
+            "changed rows as they arrived, or the source changed between a failed run and its resume. The "
+            'checkpoints are kept; copy again with existing: "truncate" and restart: true for a clean copy'
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_048_576:,.1f} MB"
+
+
+# -- threads ----------------------------------------------------------------------------------------------------------
+
+
+async def _blocking(call: Callable[[], T]) -> T:
+    """``call`` (blocking psycopg) in a worker thread; short calls only: a cancellation waits for it."""
+    return await anyio.to_thread.run_sync(call)
+
+
+@dataclass
+class _StopCheck:
+    event: threading.Event
+    reason: Callable[[], str | None] | None
+
+    def should_stop(self) -> bool:
+        return self.event.is_set() or (self.reason is not None and self.reason() is not None)
+
+
+def _stop_check() -> _StopCheck:
+    return _StopCheck(threading.Event(), stop_reason.get())
+
+
+async def _stoppable(call: Callable[[], T], stop: _StopCheck) -> T:
+    """A long ``call`` in a worker thread that stops early when this task is cancelled (or its job asked to stop):
+    the thread sees the request at its next check, rolls its chunk back, and is waited for."""
+    finished = threading.Event()
+
+    def run() -> T:
+        try:
+            return call()
+        finally:
+            finished.set()
+
+    try:
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except BaseException:
+        stop.event.set()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finished.wait, _STOP_GRACE_S)
+        raise
+
+
+async def truncate_preview(rt: Runtime, request: MigrateRequest) -> str | None:
+    """For the person asked to confirm ``existing: truncate``: which target tables it empties (None: none holds
+    rows, nothing to confirm)."""
+    planned = MigrateOutcome(status="dry_run", source="", target="")
+    await _rows(rt, replace(request, dry_run=True, what="data"), planned, _quiet)
+    emptied = [report.name for report in planned.tables if report.state == "non_empty"]
+    if not emptied:
+        return None
+    shown = ", ".join(emptied[:20]) + (", ..." if len(emptied) > 20 else "")
+    return (
+        f"Empty {len(emptied)} table(s) on {planned.target} ({shown}) and copy {planned.source}'s rows into them? "
+        "Their current rows are deleted (TRUNCATE)."
+    )
+
+
+async def _quiet(_: str) -> None:
+    return None
