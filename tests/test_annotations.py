@@ -49,6 +49,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "apply_migration": [{"target": STACK, "name": "drop_it", "sql": "drop table public.t;"}],
     "rollback_migration": [{"target": STACK, "version": "20260101000000"}],
     "generate_diff": [{"source": STACK, "target": STACK}],
+    "cross_instance_migrate": [
+        {"source": STACK, "target": "postgresql://postgres@127.0.0.1:1/copy"},
+        {"source": STACK, "target": "shop/other", "what": "schema", "dry_run": True},
+    ],
     "dokploy_monitor_health": [{"stack": STACK}],
     "dokploy_get_logs": [{"stack": STACK, "service": "kong"}],
     "aggregate_logs": [{"stack": STACK}],

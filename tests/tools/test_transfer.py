@@ -18,7 +18,7 @@ from mcp import Client
 from dokploy_mcp.config import load_settings
 from dokploy_mcp.server import build_server
 from tests import pg18
-from tests.tools.test_database import call, error
+from tests.tools.test_database import call
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -81,8 +81,11 @@ def same(source: str, target: str) -> None:
 
 
 @pytest.fixture(
-    params=[pytest.param(("15", "18"), id="15to18"), pytest.param(("18", "15"), id="18to15"),
-            pytest.param(("15", "15"), id="15to15")]
+    params=[
+        pytest.param(("15", "18"), id="15to18"),
+        pytest.param(("18", "15"), id="18to15"),
+        pytest.param(("15", "15"), id="15to15"),
+    ]
 )
 def pair(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """A seeded source and an empty target database, on the servers the parameter names."""

@@ -418,7 +418,10 @@ async def _copy_table(
     rows = chunk_rows(request, table)
     chunked = _chunked(plan, table)
     while True:
-        await safe_point()
+        try:
+            await safe_point()
+        except JobStoppedError as exc:
+            raise JobStoppedError(f"{exc}: {_kept(table, checkpoint)}") from None
         upper = await _blocking(partial(next_bound, source, table, checkpoint.last_key, rows)) if chunked else None
         stop = _stop_check()
         try:
@@ -429,8 +432,7 @@ async def _copy_table(
             raise _copy_failed(exc, outcome, table, checkpoint, upper) from None
         except JobStoppedError:
             raise JobStoppedError(
-                f"the job was stopped while copying {table.display}: the target keeps its first {checkpoint.rows:,} "
-                "rows (the checkpoint); the same call resumes from there"
+                f"the job was stopped while copying {table.display}: {_kept(table, checkpoint)}"
             ) from None
         checkpoint.rows += result.rows
         checkpoint.bytes += result.bytes
@@ -442,6 +444,13 @@ async def _copy_table(
         if upper is None:
             checkpoint.status = "done"
             return
+
+
+def _kept(table: Table, checkpoint: Checkpoint) -> str:
+    return (
+        f"the target keeps the first {checkpoint.rows:,} rows of {table.display} (its checkpoint) and the tables "
+        "before it; the same call resumes from there"
+    )
 
 
 def _copy_failed(

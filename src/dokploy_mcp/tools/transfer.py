@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from dokploy_mcp.errors import DokployMCPError
 from dokploy_mcp.progress import Progress
+from dokploy_mcp.redact import scrub
 from dokploy_mcp.registry import ToolSpec
 from dokploy_mcp.runtime import Runtime
 from dokploy_mcp.services import transfer
@@ -126,32 +127,32 @@ async def _ask(
     return await ask_about(ctx, preview, token=confirm_token)
 
 
+What = Annotated[Literal["schema", "data", "both"], Field(description="schema (generate_diff), rows, or both")]
+Existing = Annotated[
+    Literal["refuse", "truncate", "append"], Field(description="target tables with rows: truncate is confirmed")
+]
+Patterns = Annotated[list[TablePattern] | None, Field(max_length=500)]
+
+
 async def cross_instance_migrate(
     ctx: ToolContext,
-    source: Annotated[TargetArg, Field(description="the database copied from (connection string for rows)")] = None,
-    target: Annotated[TargetArg, Field(description="the database copied into")] = None,
-    what: Annotated[Literal["schema", "data", "both"], Field(description="schema via generate_diff, rows, or both")] = (
-        "both"
-    ),
+    source: Annotated[TargetArg, Field(description="copied from; rows need a connection string")] = None,
+    target: Annotated[TargetArg, Field(description="copied into")] = None,
+    what: What = "both",
     schemas: Annotated[list[SchemaName] | None, Field(max_length=50, description='default ["public"]')] = None,
-    include: Annotated[list[TablePattern] | None, Field(max_length=500, description="only these tables")] = None,
-    exclude: Annotated[list[TablePattern] | None, Field(max_length=500)] = None,
-    existing: Annotated[
-        Literal["refuse", "truncate", "append"],
-        Field(description="target tables holding rows: refuse, truncate (confirmed) or append"),
-    ] = "refuse",
-    restart: Annotated[bool, Field(description="drop an unfinished copy's checkpoints and start over")] = False,
-    dry_run: Annotated[bool, Field(description="the plan and sizes; nothing written")] = False,
-    verify: Annotated[bool, Field(description="checksum pass of both sides after the copy")] = True,
-    chunk_rows: Annotated[
-        int | None, Field(ge=100, le=10_000_000, description="rows per committed chunk (default ~128 MB)")
-    ] = None,
-    confirm_token: Annotated[ConfirmToken, Field(description="from the answer that asked to confirm truncate")] = None,
+    include: Annotated[Patterns, Field(description="only these tables")] = None,
+    exclude: Annotated[Patterns, Field(description="skip these")] = None,
+    existing: Existing = "refuse",
+    restart: Annotated[bool, Field(description="forget unfinished checkpoints")] = False,
+    dry_run: Annotated[bool, Field(description="plan and sizes only")] = False,
+    verify: Annotated[bool, Field(description="checksum pass of both sides")] = True,
+    chunk_rows: Annotated[int | None, Field(ge=100, le=10_000_000, description="rows per checkpoint")] = None,
+    confirm_token: Annotated[ConfirmToken, Field(description="to confirm truncate")] = None,
     wait_s: WaitS = None,
     person: Annotated[Answer | None, Resolve(_ask)] = None,
 ) -> MigrateResult:
-    """Copy a database to another server: schema, then rows streamed in checkpointed chunks, then checksums of
-    both sides. A job; calling again resumes after a failure or cancel_job."""
+    """Copy a database to another server: schema, rows in checkpointed chunks, checksums of both sides.
+    A job; calling again resumes after a failure or cancel_job."""
     confirmed = verdict(ctx, person)
     if not confirmed.go:
         return MigrateResult(status="declined", notes=[confirmed.said or "not confirmed"])
@@ -184,9 +185,13 @@ async def cross_instance_migrate(
         {**request.arguments(), "verify": verify, "chunk_rows": chunk_rows},
         lambda job: work(job.progress),
         wait_s=wait_s,
-        summary=f"copy {what} to {target or 'DATABASE_URL'}",
+        summary=f"copy {what} from {_shown(source)} to {_shown(target)}",
         running=lambda job: MigrateResult(status="running", job=job, notes=[job.next_call or ""]),
     )
+
+
+def _shown(target: str | None) -> str:
+    return scrub(target) if target else "DATABASE_URL"
 
 
 def _result(outcome: transfer.MigrateOutcome) -> MigrateResult:
