@@ -82,3 +82,29 @@ async def test_apply_list_and_roll_back_a_migration_through_pg_meta(mcp: Client,
     assert gone["rows"] == [[True]]
     listing = await call(mcp, "list_migrations", target=stack)
     assert all(m["version"] != version for m in listing["applied"])
+
+
+async def test_cross_instance_migrate_plans_a_stacks_schema_and_says_how_to_expose_its_rows(
+    mcp: Client, live_stack: Compose, pg_server_url: str
+) -> None:
+    """The stack's PostgreSQL is inside its Docker network: its schema can be read through pg-meta, its rows cannot
+    stream that way, and the refusal names the next call. The target is a throwaway database on the test server."""
+    from tests import pg18
+
+    stack = live_stack.compose_id
+    table = f"e2e_copy_{secrets.token_hex(3)}"
+    up = f"create table public.{table} (id bigint generated always as identity primary key, body text);"
+    applied = await finished(mcp, await call(mcp, "apply_migration", target=stack, name=table, sql=up))
+    assert applied["status"] == "applied", applied
+    with pg18.throwaway_database(pg_server_url) as target:
+        refused = await mcp.call_tool("cross_instance_migrate", {"source": stack, "target": target})
+        assert refused.is_error
+        text = str(refused.content[0])
+        assert "is a stack address" in text and "POSTGRES_PASSWORD" in text and "ssh -N -L" in text
+        plan = await call(
+            mcp, "cross_instance_migrate", source=stack, target=target, what="schema", dry_run=True, wait_s=300
+        )
+        assert plan["status"] == "dry_run", plan
+        shown = plan["schema_step"]["statements"]
+        assert any(f"public.{table}" in statement for statement in shown) or plan["schema_step"]["changes"] > len(shown)
+        assert plan["schema_step"]["applied"] is False

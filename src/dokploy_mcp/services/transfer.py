@@ -390,17 +390,25 @@ async def _copy_tables(
     progress: Progress,
 ) -> None:
     reports = {report.name: report for report in outcome.tables}
-    total = sum(table.bytes for table in plan.order.tables)
-    done_bytes = 0
+    count = len(plan.order.tables)
     for number, table in enumerate(plan.order.tables, start=1):
         checkpoint = checkpoints[table.display]
+
+        async def say(
+            message: str, table: Table = table, checkpoint: Checkpoint = checkpoint, number: int = number
+        ) -> None:
+            # Every progress step is a safe point: a stop there says what the target keeps.
+            try:
+                await progress(
+                    f"{message} (table {number} of {count}; in all {outcome.rows_copied:,} rows, "
+                    f"{_mb(outcome.bytes_copied)} streamed)"
+                )
+            except JobStoppedError as exc:
+                raise JobStoppedError(f"{exc}: {_kept(table, checkpoint)}") from None
+
         if checkpoint.status != "done":
-            await _copy_table(request, outcome, plan, checkpoint, table, source, target, reports[table.display])
-        done_bytes += table.bytes
-        await progress(
-            f"{table.display} copied ({number} of {len(plan.order.tables)} tables; {outcome.rows_copied:,} rows, "
-            f"{_mb(outcome.bytes_copied)} streamed; {_mb(done_bytes)} of {_mb(total)} on disk)"
-        )
+            await _copy_table(request, outcome, plan, checkpoint, table, (source, target), reports[table.display], say)
+        await say(f"{table.display}: copied")
 
 
 async def _copy_table(
@@ -409,19 +417,17 @@ async def _copy_table(
     plan: _Plan,
     checkpoint: Checkpoint,
     table: Table,
-    source: Side,
-    target: Side,
+    sides: tuple[Side, Side],
     report: TableReport,
+    say: Progress,
 ) -> None:
     from dokploy_mcp.postgres.transfer.copying import copy_chunk, next_bound
 
+    source, target = sides
     rows = chunk_rows(request, table)
     chunked = _chunked(plan, table)
     while True:
-        try:
-            await safe_point()
-        except JobStoppedError as exc:
-            raise JobStoppedError(f"{exc}: {_kept(table, checkpoint)}") from None
+        await say(f"{table.display}: {checkpoint.rows:,} rows so far, {_mb(checkpoint.bytes)} of ~{_mb(table.bytes)}")
         upper = await _blocking(partial(next_bound, source, table, checkpoint.last_key, rows)) if chunked else None
         stop = _stop_check()
         try:
