@@ -13,8 +13,10 @@ point at every poll without knowing about jobs. Outside a job both functions are
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from typing import TypeVar
 
 import anyio
 
@@ -22,6 +24,9 @@ from dokploy_mcp.errors import JobStoppedError
 
 Progress = Callable[[str], Awaitable[None]]
 
+T = TypeVar("T")
+#: How long a blocking step asked to stop may take to undo itself and return.
+STOP_GRACE_S = 60.0
 #: The longest an undo may take (restore an env, put a domain back, wait for the redeploy of the previous env).
 UNDO_SECONDS = 50.0
 
@@ -59,3 +64,34 @@ async def shielded(action: Callable[[], Awaitable[object]], *, what: str, second
         logger.error("%s did not finish within %.0f s and was abandoned", what, seconds)
         return False
     return True
+
+
+async def in_thread(call: Callable[[], T]) -> T:
+    """A short blocking ``call`` (a driver's query) in a worker thread; a cancellation waits for it to return."""
+    return await anyio.to_thread.run_sync(call)
+
+
+async def stoppable_in_thread(call: Callable[[Callable[[], bool]], T], *, grace_s: float = STOP_GRACE_S) -> T:
+    """A long blocking ``call(should_stop)`` in a worker thread. ``should_stop()`` turns true when this task is
+    cancelled or the job it runs in is asked to stop; the call checks it now and then, undoes its own step and
+    returns (or raises), and is waited for (up to ``grace_s``) before the cancellation goes on."""
+    asked = threading.Event()
+    finished = threading.Event()
+    reason = stop_reason.get()
+
+    def should_stop() -> bool:
+        return asked.is_set() or (reason is not None and reason() is not None)
+
+    def run() -> T:
+        try:
+            return call(should_stop)
+        finally:
+            finished.set()
+
+    try:
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except BaseException:
+        asked.set()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(finished.wait, grace_s)
+        raise

@@ -112,7 +112,7 @@ def sides(pg_server_url: str) -> Iterator[tuple[Side, Side, str]]:
 
 def test_a_composite_text_key_with_odd_names_is_copied_in_chunks(sides: tuple[Side, Side, str]) -> None:
     source, target, target_url = sides
-    source.begin_snapshot()
+    source.begin_snapshot(60_000)
     target.same_text()
     [odd] = source.tables(['Odd "Schema"']).values()
     assert odd.display == 'Odd "Schema".My.Table' and odd.key == ("Key Part", "n")
@@ -134,7 +134,7 @@ def test_a_composite_text_key_with_odd_names_is_copied_in_chunks(sides: tuple[Si
 
 def test_a_stop_in_the_middle_of_a_chunk_rolls_the_chunk_back(sides: tuple[Side, Side, str]) -> None:
     source, target, target_url = sides
-    source.begin_snapshot()
+    source.begin_snapshot(60_000)
     [odd] = source.tables(['Odd "Schema"']).values()
     checkpoint = target.start("src", [odd], truncate=False, mode="empty")[odd.display]
     with pytest.raises(JobStoppedError, match=r"My\.Table"):

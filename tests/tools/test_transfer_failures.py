@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
+import psycopg
 import pytest
 from mcp import Client
 
@@ -296,3 +297,37 @@ async def test_nonsense_is_refused_before_anything_opens(client: Client, pg_data
     assert "existing applies to rows" in wrong
     bad_pattern = await fails(client, pg_database_url, "postgresql://postgres@127.0.0.1:5432/x", include=["a.b.c"])
     assert "include" in bad_pattern
+
+
+async def test_a_source_login_that_row_level_security_filters_is_refused(client: Client, pg_server_url: str) -> None:
+    role = f"reader_{pg18.secrets.token_hex(3)}"
+    run(pg_server_url, f"create role {role} login")
+    try:
+        with pg18.throwaway_database(pg_server_url) as source, pg18.throwaway_database(pg_server_url) as target:
+            run(source, SCHEMA + SEED)
+            run(
+                source,
+                f"grant usage on schema public to {role}; grant select on all tables in schema public to {role}; "
+                "alter table public.people enable row level security; "
+                f"create policy few on public.people for select to {role} using (id < 10)",
+            )
+            as_role = source.replace("user=postgres", f"user={role}")
+            message = await fails(client, as_role, target)
+            assert "row-level security applies to the source's login on public.people" in message
+            assert "BYPASSRLS" in message
+            assert rows(target, "select count(*) from pg_class where relnamespace = 'public'::regnamespace") == [(0,)]
+    finally:
+        run(pg_server_url, f"drop owned by {role} cascade; drop role if exists {role}")
+
+
+async def test_a_second_copy_into_the_same_target_waits_its_turn(client: Client, pair: tuple[str, str]) -> None:
+    from dokploy_mcp.postgres.conninfo import parse_target
+
+    source, target = pair
+    lock = "select pg_advisory_lock(hashtext('dokploy_mcp.copy ' || %s))"
+    with psycopg.connect(target, autocommit=True) as holder:
+        holder.execute(lock, [parse_target(source).masked()])
+        message = await fails(client, source, target, what="data")
+    assert "another copy from this source into this target is running" in message
+    result = await migrate(client, source, target)
+    assert result["status"] == "copied"

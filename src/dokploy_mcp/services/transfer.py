@@ -14,19 +14,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import anyio
-
 from dokploy_mcp.errors import InputError, JobStoppedError
 from dokploy_mcp.postgres.errors import CopyFailedError, DatabaseError
 from dokploy_mcp.postgres.targets import is_connection_string
-from dokploy_mcp.progress import Progress, safe_point, stop_reason
+from dokploy_mcp.progress import Progress, in_thread, stoppable_in_thread
 from dokploy_mcp.services.database import open_route
 from dokploy_mcp.services.schema_diff import DiffRequest, generate_diff
 
@@ -43,8 +39,6 @@ Existing = Literal["refuse", "truncate", "append"]
 CHUNK_BYTES = 128 * 1024 * 1024
 _MIN_CHUNK_ROWS = 1_000
 _MAX_CHUNK_ROWS = 5_000_000
-#: How long a stopped chunk may take to give its connections back.
-_STOP_GRACE_S = 60.0
 EXPOSE_DB = (
     "{side} {name!r} is a stack address, reached only through pg-meta, and rows cannot stream through pg-meta (COPY "
     "needs a direct connection). Make the stack's PostgreSQL reachable, then pass a connection string: either "
@@ -135,6 +129,11 @@ class MigrateOutcome:
 
 def check_request(request: MigrateRequest) -> None:
     """What is wrong with the arguments themselves, before anything is opened."""
+    from dokploy_mcp.postgres.transfer.catalog import split_pattern
+
+    for field_name, patterns in (("include", request.include), ("exclude", request.exclude)):
+        for pattern in patterns:
+            split_pattern(pattern, field_name)
     if request.source == request.target:
         raise InputError("source and target are the same database: give two different ones", field="target")
     if request.what == "schema" and request.existing != "refuse":
@@ -148,11 +147,10 @@ def check_request(request: MigrateRequest) -> None:
 async def migrate(rt: Runtime, request: MigrateRequest, progress: Progress) -> MigrateOutcome:
     check_request(request)
     outcome = MigrateOutcome(status="copied", source=request.source or "DATABASE_URL", target=request.target or "")
-    if request.what != "data":
+    if request.what == "schema":
         outcome.schema = await _schema(rt, request, outcome, progress)
-        if request.what == "schema":
-            outcome.status = "dry_run" if request.dry_run else "schema_copied"
-            return outcome
+        outcome.status = "dry_run" if request.dry_run else "schema_copied"
+        return outcome
     await _rows(rt, request, outcome, progress)
     return outcome
 
@@ -195,15 +193,15 @@ async def _rows(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, p
     if source_db.target == target_db.target:
         raise InputError("source and target are the same database: give two different ones", field="target")
     timeout = min(rt.settings.timeout, 30.0)
-    source = await _blocking(lambda: Side(source_db.conninfo, role="source", connect_timeout=timeout))
+    source = await in_thread(lambda: Side(source_db.conninfo, role="source", connect_timeout=timeout))
     try:
-        target = await _blocking(lambda: Side(target_db.conninfo, role="target", connect_timeout=timeout))
+        target = await in_thread(lambda: Side(target_db.conninfo, role="target", connect_timeout=timeout))
         try:
             await _copy(rt, request, outcome, source, target, progress)
         finally:
-            await _blocking(target.close)
+            await in_thread(target.close)
     finally:
-        await _blocking(source.close)
+        await in_thread(source.close)
 
 
 @dataclass
@@ -219,29 +217,42 @@ class _Plan:
 async def _copy(
     rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, source: Side, target: Side, progress: Progress
 ) -> None:
+    """Everything that can refuse runs before anything is written: the schema step included."""
     await progress("reading the tables of source and target")
-    plan = await _blocking(lambda: _plan(request, source, target))
-    outcome.tables = [_report(request, plan, table) for table in plan.order.tables]
+    plan = await in_thread(lambda: _plan(request, source, target))
     outcome.notes.extend(_plan_notes(plan))
+    _refuse(request, plan)
+    if not request.dry_run and not _confirm(rt, request, outcome, plan):
+        outcome.tables = [_report(plan, table) for table in plan.order.tables]
+        return
+    if request.what == "both":
+        outcome.schema = await _schema(rt, request, outcome, progress)
+        if outcome.schema.applied:
+            plan.target_tables = await in_thread(lambda: target.tables(_schemas(request)))
+    plan.problems = _problems(request, plan)
+    outcome.tables = [_report(plan, table) for table in plan.order.tables]
     if request.dry_run:
         outcome.status = "dry_run"
         outcome.notes.extend(plan.problems)
         outcome.notes.append("dry run: nothing was written to the target")
         return
-    _refuse(request, plan)
+    _refuse_problems(plan)
+    await _copy_rows(request, outcome, plan, source, target, progress)
+
+
+async def _copy_rows(
+    request: MigrateRequest, outcome: MigrateOutcome, plan: _Plan, source: Side, target: Side, progress: Progress
+) -> None:
     fresh = [t for t in plan.order.tables if t.display not in plan.checkpoints]
-    if not _confirm(rt, request, outcome, plan):
-        return
     mode = request.existing if request.existing != "refuse" else "empty"
-    started = await _blocking(
-        lambda: target.start(outcome.source, fresh, truncate=request.existing == "truncate", mode=mode)
-    )
+    truncate = request.existing == "truncate"
+    started = await in_thread(lambda: target.start(outcome.source, fresh, truncate=truncate, mode=mode))
     checkpoints = {**plan.checkpoints, **started}
     began = time.perf_counter()
     await _copy_tables(request, outcome, plan, checkpoints, source, target, progress)
     await progress("setting the target's sequences to the source's values")
-    values = await _blocking(lambda: source.sequences(plan.order.tables))
-    missing = await _blocking(lambda: target.set_sequences(values))
+    values = await in_thread(lambda: source.sequences(plan.order.tables))
+    missing = await in_thread(lambda: target.set_sequences(values))
     outcome.sequences_set = len(values) - len(missing)
     if missing:
         outcome.notes.append("sequences missing on the target (not set): " + ", ".join(missing))
@@ -249,41 +260,55 @@ async def _copy(
     if request.verify:
         await _verify(outcome, plan, checkpoints, source, target, progress)
     if outcome.status == "copied":
-        await _blocking(lambda: target.forget(outcome.source))
+        await in_thread(lambda: target.forget(outcome.source))
+
+
+def _schemas(request: MigrateRequest) -> list[str]:
+    from dokploy_mcp.postgres.transfer.catalog import Selection
+
+    return Selection(request.schemas, request.include, request.exclude, request.schemas_given).all_schemas()
 
 
 def _plan(request: MigrateRequest, source: Side, target: Side) -> _Plan:
-    from dokploy_mcp.postgres.transfer.catalog import Selection, choose, column_problems, foreign_key_order
+    from dokploy_mcp.postgres.transfer.catalog import Selection, choose, foreign_key_order
 
     selection = Selection(request.schemas, request.include, request.exclude, request.schemas_given)
     schemas = selection.all_schemas()
-    source.begin_snapshot()
+    if not target.lock(source.display):
+        raise InputError(
+            "another copy from this source into this target is running (in this server or another): wait for it "
+            "(job_status), or stop it with cancel_job",
+            field="target",
+        )
+    source.begin_snapshot(request.timeout_ms)
     target.same_text()
     target.set_timeout(request.timeout_ms)
-    chosen = choose(source.tables(schemas), selection)
-    if not chosen:
-        raise InputError(
-            f"no table of the source matches (schemas {', '.join(schemas)}): check schemas, include and exclude",
-            field="include" if request.include else "schemas",
-        )
-    order = foreign_key_order(chosen)
+    chosen = _copyable(choose(source.tables(schemas), selection), schemas, request)
     target_tables = target.tables(schemas)
-    problems: list[str] = []
-    for table in chosen:
-        other = target_tables.get(table.display)
-        if other is None:
-            problems.append(f"{table.display} does not exist on the target")
-        else:
-            problems.extend(f"{table.display}: {p}" for p in column_problems(table, other))
-    if request.restart and not request.dry_run:
-        target.forget(source.display)
+    # restart: the earlier checkpoints are replaced when the copy starts (not before: a refusal keeps them).
     checkpoints = {} if request.restart else target.checkpoints(source.display)
     present = [t for t in chosen if t.display in target_tables and t.display not in checkpoints]
     non_empty = target.non_empty([target_tables[t.display] for t in present])
     replica = target.try_replica_role()
     if request.dry_run and replica:
         target.conn.execute("RESET session_replication_role")
-    return _Plan(order, target_tables, checkpoints, non_empty, replica, problems)
+    return _Plan(foreign_key_order(chosen), target_tables, checkpoints, non_empty, replica, [])
+
+
+def _problems(request: MigrateRequest, plan: _Plan) -> list[str]:
+    """Why the target's tables cannot take the source's rows; in a dry run, a table the schema step would create
+    is not one."""
+    from dokploy_mcp.postgres.transfer.catalog import column_problems
+
+    problems: list[str] = []
+    for table in plan.order.tables:
+        other = plan.target_tables.get(table.display)
+        if other is None:
+            if not (request.dry_run and request.what == "both"):
+                problems.append(f"{table.display} does not exist on the target")
+        else:
+            problems.extend(f"{table.display}: {p}" for p in column_problems(table, other))
+    return problems
 
 
 def _confirm(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, plan: _Plan) -> bool:
@@ -302,6 +327,31 @@ def _confirm(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, plan
     return True
 
 
+def _copyable(chosen: list[Table], schemas: list[str], request: MigrateRequest) -> list[Table]:
+    """The chosen tables, or why they cannot be copied as the source's login sees them."""
+    if not chosen:
+        raise InputError(
+            f"no table of the source matches (schemas {', '.join(schemas)}): check schemas, include and exclude",
+            field="include" if request.include else "schemas",
+        )
+    hidden = [table.display for table in chosen if table.hidden_rows]
+    if hidden:
+        raise InputError(
+            "row-level security applies to the source's login on " + ", ".join(hidden[:20]) + ": it would read "
+            "only the rows its policies show, and the checksums would agree with that partial copy. Connect to the "
+            "source as the tables' owner, a superuser or a role with BYPASSRLS (Supabase's postgres login has it), "
+            "or exclude these tables",
+            field="source",
+        )
+    empty = [table.display for table in chosen if not table.copied]
+    if empty:
+        raise InputError(
+            "no column to copy (none, or only generated ones) in " + ", ".join(empty) + ": exclude these tables",
+            field="exclude",
+        )
+    return chosen
+
+
 def _state(outcome: MigrateOutcome, plan: _Plan) -> dict[str, Any]:
     # The token holds for these tables holding rows on this target: a table filled since asks again.
     return {"target": outcome.target, "non_empty": sorted(plan.non_empty)}
@@ -309,12 +359,6 @@ def _state(outcome: MigrateOutcome, plan: _Plan) -> dict[str, Any]:
 
 def _refuse(request: MigrateRequest, plan: _Plan) -> None:
     """Stop before anything is written when the target cannot take the rows as asked."""
-    if plan.problems:
-        raise InputError(
-            "the target's tables do not match the source's: " + "; ".join(plan.problems[:20]) + ". Copy the schema "
-            'too (what: "both"), or fix the target\'s schema first (generate_diff shows how)',
-            field="what",
-        )
     if plan.non_empty and request.existing == "refuse":
         raise InputError(
             f"these target tables already hold rows: {', '.join(sorted(plan.non_empty))}. Say what to do with them: "
@@ -328,6 +372,15 @@ def _refuse(request: MigrateRequest, plan: _Plan) -> None:
             "turn foreign keys off for the copy (session_replication_role): copy as a superuser (or a login granted "
             'SET on session_replication_role), or copy those tables with what: "schema" and their rows by hand',
             field="include",
+        )
+
+
+def _refuse_problems(plan: _Plan) -> None:
+    if plan.problems:
+        raise InputError(
+            "the target's tables do not match the source's: " + "; ".join(plan.problems[:20]) + ". Copy the schema "
+            'too (what: "both"), or fix the target\'s schema first (generate_diff shows how)',
+            field="what",
         )
 
 
@@ -352,7 +405,7 @@ def _chunked(plan: _Plan, table: Table) -> bool:
     return bool(table.key) and (plan.replica or table.display not in plan.order.self_referencing)
 
 
-def _report(request: MigrateRequest, plan: _Plan, table: Table) -> TableReport:
+def _report(plan: _Plan, table: Table) -> TableReport:
     checkpoint = plan.checkpoints.get(table.display)
     if checkpoint is not None:
         state = "done" if checkpoint.status == "done" else "resumed"
@@ -428,12 +481,9 @@ async def _copy_table(
     chunked = _chunked(plan, table)
     while True:
         await say(f"{table.display}: {checkpoint.rows:,} rows so far, {_mb(checkpoint.bytes)} of ~{_mb(table.bytes)}")
-        upper = await _blocking(partial(next_bound, source, table, checkpoint.last_key, rows)) if chunked else None
-        stop = _stop_check()
+        upper = await in_thread(partial(next_bound, source, table, checkpoint.last_key, rows)) if chunked else None
         try:
-            result = await _stoppable(
-                partial(copy_chunk, source, target, table, checkpoint, upper, stop.should_stop), stop
-            )
+            result = await stoppable_in_thread(partial(copy_chunk, source, target, table, checkpoint, upper))
         except DatabaseError as exc:
             raise _copy_failed(exc, outcome, table, checkpoint, upper) from None
         except JobStoppedError:
@@ -487,10 +537,9 @@ async def _verify(
     began = time.perf_counter()
     reports = {report.name: report for report in outcome.tables}
     for table in plan.order.tables:
-        await safe_point()
         await progress(f"checksum pass: {table.display}")
-        source_rows, source_sum = await _blocking(partial(source.checksum, table))
-        target_rows, target_sum = await _blocking(partial(target.checksum, plan.target_tables[table.display]))
+        source_rows, source_sum = await in_thread(partial(source.checksum, table))
+        target_rows, target_sum = await in_thread(partial(target.checksum, plan.target_tables[table.display]))
         base = checkpoints[table.display]
         report = reports[table.display]
         report.source_rows, report.target_rows = source_rows, target_rows - base.base_rows
@@ -508,47 +557,6 @@ async def _verify(
 
 def _mb(size: int) -> str:
     return f"{size / 1_048_576:,.1f} MB"
-
-
-# -- threads ----------------------------------------------------------------------------------------------------------
-
-
-async def _blocking(call: Callable[[], T]) -> T:
-    """``call`` (blocking psycopg) in a worker thread; short calls only: a cancellation waits for it."""
-    return await anyio.to_thread.run_sync(call)
-
-
-@dataclass
-class _StopCheck:
-    event: threading.Event
-    reason: Callable[[], str | None] | None
-
-    def should_stop(self) -> bool:
-        return self.event.is_set() or (self.reason is not None and self.reason() is not None)
-
-
-def _stop_check() -> _StopCheck:
-    return _StopCheck(threading.Event(), stop_reason.get())
-
-
-async def _stoppable(call: Callable[[], T], stop: _StopCheck) -> T:
-    """A long ``call`` in a worker thread that stops early when this task is cancelled (or its job asked to stop):
-    the thread sees the request at its next check, rolls its chunk back, and is waited for."""
-    finished = threading.Event()
-
-    def run() -> T:
-        try:
-            return call()
-        finally:
-            finished.set()
-
-    try:
-        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
-    except BaseException:
-        stop.event.set()
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(finished.wait, _STOP_GRACE_S)
-        raise
 
 
 async def truncate_preview(rt: Runtime, request: MigrateRequest) -> str | None:

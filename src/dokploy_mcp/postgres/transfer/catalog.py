@@ -24,6 +24,9 @@ SELECT coalesce(json_agg(t ORDER BY t.schema, t.name), '[]'::json) AS tables FRO
          pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS sql_name,
          greatest(c.reltuples, 0)::bigint AS est_rows,
          pg_catalog.pg_table_size(c.oid) AS bytes,
+         c.relrowsecurity AND (c.relforcerowsecurity OR NOT pg_catalog.pg_has_role(c.relowner, 'MEMBER'))
+           AND NOT (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+           AS hidden_rows,
          (SELECT coalesce(json_agg(json_build_object(
                    'name', a.attname,
                    'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
@@ -100,6 +103,8 @@ class Table:
     key: tuple[str, ...]
     #: Tables this one's foreign keys point to, as ``schema.name``.
     references: tuple[str, ...]
+    #: Row-level security applies to the connected login: it would read only the rows its policies let it see.
+    hidden_rows: bool = False
 
     @property
     def display(self) -> str:
@@ -146,6 +151,7 @@ def parse_tables(rows: Sequence[Mapping[str, Any]]) -> dict[str, Table]:
             ),
             key=tuple(str(name) for name in row["key"]),
             references=tuple(str(name) for name in row["references"]),
+            hidden_rows=bool(row["hidden_rows"]),
         )
         tables[table.display] = table
     return tables

@@ -148,12 +148,25 @@ class Side:
 
     # -- set-up --------------------------------------------------------------------------------------------------
 
-    def begin_snapshot(self) -> None:
-        """The source's one transaction: every table, sequence and checksum is read as of this moment."""
+    def begin_snapshot(self, timeout_ms: int) -> None:
+        """The source's one transaction: every table, sequence and checksum is read as of this moment. It stays
+        open (idle between chunks and during the target's checksums), so a server-wide idle timeout is lifted."""
         self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         self.conn.read_only = True
         self.run("cannot start the source's snapshot", "SELECT 1")
         self.same_text()
+        self.run(
+            "cannot set the source's timeouts", sql.SQL("SET statement_timeout = {}").format(sql.Literal(timeout_ms))
+        )
+        self.run("cannot set the source's timeouts", "SET idle_in_transaction_session_timeout = 0")
+
+    def lock(self, source: str) -> bool:
+        """This session's hold on copies from ``source`` into this database: False while another copy has it."""
+        row = self.conn.execute(
+            "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('dokploy_mcp.copy ' || %s))", [source]
+        ).fetchone()
+        self.conn.commit()
+        return row == (True,)
 
     def same_text(self) -> None:
         for setting in _SAME_TEXT:
@@ -257,6 +270,11 @@ class Side:
             if truncate and tables:
                 names = sql.SQL(", ").join(sql.SQL(table.sql_name) for table in tables)
                 self.conn.execute(sql.SQL("TRUNCATE {}").format(names))
+            # A restart replaces the checkpoints an earlier, unfinished copy left for these tables.
+            self.conn.execute(
+                f"DELETE FROM {CHECKPOINTS} WHERE source = %s AND table_name = ANY(%s)",
+                [source, [table.display for table in tables]],
+            )
             for table in tables:
                 base_rows, base_sum = (0, 0) if truncate else self._checksum(table)
                 self.conn.execute(
