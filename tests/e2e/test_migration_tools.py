@@ -6,6 +6,7 @@ as the stack's ``postgres`` login (not pg-meta's superuser): what a Supabase use
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
@@ -18,6 +19,9 @@ from dokploy_mcp.dokploy.models import Compose
 from tests.e2e.conftest import full_only
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(3600), full_only]
+
+#: A direct connection string to the live stack's database (a published port), as in test_database_tools.
+DIRECT_URL = os.environ.get("DOKPLOY_E2E_DATABASE_URL", "")
 
 
 async def call(mcp: Client, tool: str, **arguments: Any) -> dict[str, Any]:
@@ -108,3 +112,46 @@ async def test_cross_instance_migrate_plans_a_stacks_schema_and_says_how_to_expo
         shown = plan["schema_step"]["statements"]
         assert any(f"public.{table}" in statement for statement in shown) or plan["schema_step"]["changes"] > len(shown)
         assert plan["schema_step"]["applied"] is False
+
+
+@pytest.mark.skipif(not DIRECT_URL, reason="DOKPLOY_E2E_DATABASE_URL (a direct connection string) is not set")
+async def test_cross_instance_migrate_copies_rows_from_the_stack_over_the_direct_route(
+    mcp: Client, live_stack: Compose, pg_server_url: str
+) -> None:
+    """Supabase's PostgreSQL (17) to the test server's (15), by binary COPY, in chunks, verified by checksums."""
+    import psycopg
+
+    from tests import pg18
+
+    table = f"e2e_rows_{secrets.token_hex(3)}"
+    create = (
+        f"create table public.{table} (id bigint generated always as identity primary key, body text, "
+        "at timestamptz default now(), doc jsonb)"
+    )
+    with psycopg.connect(DIRECT_URL, autocommit=True) as conn:
+        conn.execute(create)
+        conn.execute(
+            f"insert into public.{table} (body, doc) select md5(g::text), jsonb_build_object('g', g) "
+            "from generate_series(1, 5000) g"
+        )
+    try:
+        with pg18.throwaway_database(pg_server_url) as target:
+            with psycopg.connect(target, autocommit=True) as conn:
+                conn.execute(create)
+            started = await call(
+                mcp,
+                "cross_instance_migrate",
+                source=DIRECT_URL,
+                target=target,
+                what="data",
+                include=[f"public.{table}"],
+                chunk_rows=1000,
+                wait_s=300,
+            )
+            result = await finished(mcp, started)
+            assert result["status"] == "copied", result
+            [copied] = result["tables"]
+            assert copied["rows_copied"] == 5000 and copied["verified"] is True and copied["format"] == "binary"
+    finally:
+        with psycopg.connect(DIRECT_URL, autocommit=True) as conn:
+            conn.execute(f"drop table if exists public.{table}")

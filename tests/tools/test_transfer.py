@@ -112,6 +112,7 @@ async def test_copies_schema_and_rows_and_proves_them(client: Client, pair: tupl
     assert result["schema_step"]["applied"] is True and result["schema_step"]["changes"] > 0
     by_name = {table["name"]: table for table in result["tables"]}
     assert set(by_name) == set(TABLES)
+    assert {table["state"] for table in by_name.values()} == {"missing"}  # before the call; the schema step made them
     assert all(table["verified"] for table in by_name.values())
     assert by_name["public.people"]["rows_copied"] == 2500 and by_name["public.people"]["chunked"] is True
     assert by_name["public.people"]["format"] == "text"  # enum array and composite: OIDs differ between servers

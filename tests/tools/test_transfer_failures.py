@@ -251,6 +251,7 @@ async def test_dry_run_plans_and_writes_nothing(client: Client, pair: tuple[str,
     assert states == dict.fromkeys(TABLES, "missing")
     people = next(t for t in plan["tables"] if t["name"] == "public.people")
     assert people["size_bytes"] > 0 and people["format"] == "text"
+    assert any("would move 3 table(s)" in note for note in plan["notes"])
     assert rows(target, "select count(*) from pg_class where relnamespace = 'public'::regnamespace") == [(0,)]
     assert not rows(target, "select to_regnamespace('dokploy_mcp') is not null")[0][0]
 

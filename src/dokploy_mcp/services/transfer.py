@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from dokploy_mcp.errors import InputError, JobStoppedError
 from dokploy_mcp.postgres.errors import CopyFailedError, DatabaseError
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from dokploy_mcp.postgres.transfer.copying import Checkpoint, Side
     from dokploy_mcp.runtime import Runtime
 
-T = TypeVar("T")
 TOOL = "cross_instance_migrate"
 What = Literal["schema", "data", "both"]
 Existing = Literal["refuse", "truncate", "append"]
@@ -212,6 +211,8 @@ class _Plan:
     non_empty: set[str]
     replica: bool
     problems: list[str]
+    #: Tables the target lacked when the call began (the schema step may create them).
+    missing: set[str] = field(default_factory=set)
 
 
 async def _copy(
@@ -234,7 +235,11 @@ async def _copy(
     if request.dry_run:
         outcome.status = "dry_run"
         outcome.notes.extend(plan.problems)
-        outcome.notes.append("dry run: nothing was written to the target")
+        rows, size = sum(t.est_rows for t in plan.order.tables), sum(t.bytes for t in plan.order.tables)
+        outcome.notes.append(
+            f"dry run: nothing was written to the target. The copy would move {len(plan.order.tables)} table(s), "
+            f"about {rows:,} rows ({_mb(size)} on the source's disk; estimates from its statistics)"
+        )
         return
     _refuse_problems(plan)
     await _copy_rows(request, outcome, plan, source, target, progress)
@@ -292,7 +297,8 @@ def _plan(request: MigrateRequest, source: Side, target: Side) -> _Plan:
     replica = target.try_replica_role()
     if request.dry_run and replica:
         target.conn.execute("RESET session_replication_role")
-    return _Plan(foreign_key_order(chosen), target_tables, checkpoints, non_empty, replica, [])
+    missing = {t.display for t in chosen if t.display not in target_tables}
+    return _Plan(foreign_key_order(chosen), target_tables, checkpoints, non_empty, replica, [], missing)
 
 
 def _problems(request: MigrateRequest, plan: _Plan) -> list[str]:
@@ -409,7 +415,7 @@ def _report(plan: _Plan, table: Table) -> TableReport:
     checkpoint = plan.checkpoints.get(table.display)
     if checkpoint is not None:
         state = "done" if checkpoint.status == "done" else "resumed"
-    elif table.display not in plan.target_tables:
+    elif table.display in plan.missing:
         state = "missing"
     else:
         state = "non_empty" if table.display in plan.non_empty else "empty"

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from dokploy_mcp import redact
@@ -44,6 +45,7 @@ _SAME_TEXT = (
     "SET extra_float_digits = 1",
     "SET bytea_output = 'hex'",
 )
+_KEEPALIVES = {"keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10", "keepalives_count": "3"}
 #: How often (in CopyData messages) the pump asks whether it should stop.
 _STOP_EVERY = 4096
 
@@ -102,9 +104,12 @@ class Side:
         self.role = role
         self.display = info.masked()
         self._secrets = [info.password, info.params.get("sslpassword")]
+        # A peer that vanishes without closing (a host gone, a cut network) would leave a read waiting forever:
+        # TCP keepalives notice it within about a minute, unless the connection string sets its own.
+        keepalives = {key: value for key, value in _KEEPALIVES.items() if key not in info.params}
         try:
             self.conn = psycopg.connect(
-                info.to_conninfo(),
+                make_conninfo(info.to_conninfo(), **keepalives),
                 autocommit=False,
                 prepare_threshold=None,
                 connect_timeout=max(2, int(connect_timeout)),
@@ -162,11 +167,13 @@ class Side:
 
     def lock(self, source: str) -> bool:
         """This session's hold on copies from ``source`` into this database: False while another copy has it."""
-        row = self.conn.execute(
-            "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('dokploy_mcp.copy ' || %s))", [source]
-        ).fetchone()
+        rows = self.run(
+            "cannot take the copy's lock",
+            "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('dokploy_mcp.copy ' || %(source)s)) AS held",
+            {"source": source},
+        )
         self.conn.commit()
-        return row == (True,)
+        return bool(rows[0]["held"])
 
     def same_text(self) -> None:
         for setting in _SAME_TEXT:
@@ -186,9 +193,6 @@ class Side:
     def set_timeout(self, timeout_ms: int) -> None:
         self.run("cannot set statement_timeout", sql.SQL("SET statement_timeout = {}").format(sql.Literal(timeout_ms)))
         self.conn.commit()
-
-    def server_version(self) -> int:
-        return int(self.conn.info.server_version)
 
     # -- the catalog ---------------------------------------------------------------------------------------------
 
