@@ -581,3 +581,22 @@ def test_replica_identity_and_named_not_null() -> None:
         sqls(catalog(tables=(new,)), catalog(tables=(old,)))[0]
         == "ALTER TABLE public.users ALTER COLUMN id SET NOT NULL;"
     )
+
+
+def test_view_definitions_compare_across_the_postgresql_16_qualification_change() -> None:
+    """16 stopped qualifying a column with its only table: between 15 and 18 that is the same query, a real change
+    is not, and between two servers of one side of 16 the texts are compared as they are."""
+    from types import SimpleNamespace
+
+    from dokploy_mcp.postgres.schemadiff.routines import same_query
+
+    def ctx(source: int, target: int) -> Any:
+        return SimpleNamespace(source=SimpleNamespace(version=source), target=SimpleNamespace(version=target))
+
+    v15 = " SELECT people.team_id,\n    count(*) AS people\n   FROM public.people\n  GROUP BY people.team_id;"
+    v18 = " SELECT team_id,\n    count(*) AS people\n   FROM public.people\n  GROUP BY team_id;"
+    other = " SELECT team_id,\n    count(*) AS people\n   FROM public.people\n  GROUP BY team_id HAVING count(*) > 1;"
+    assert same_query(ctx(150000, 180000), v15, v18) and same_query(ctx(180000, 150000), v18, v15)
+    assert not same_query(ctx(150000, 180000), v15, other)
+    assert not same_query(ctx(150000, 150000), v15, v18)
+    assert same_query(ctx(170000, 180000), v18, v18)

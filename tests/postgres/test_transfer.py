@@ -20,7 +20,7 @@ from dokploy_mcp.postgres.transfer.catalog import (
     split_pattern,
 )
 from dokploy_mcp.postgres.transfer.copying import Side, copy_chunk, next_bound
-from dokploy_mcp.services.transfer import MigrateRequest, chunk_rows
+from dokploy_mcp.postgres.transfer.plan import chunk_rows
 from tests import pg18
 
 
@@ -75,11 +75,10 @@ def test_column_problems_name_each_column() -> None:
 
 
 def test_chunk_rows_follow_the_table_width() -> None:
-    request = MigrateRequest(source="a=1", target="b=1")
-    assert chunk_rows(request, table("public.t", est_rows=1_000_000, size=100_000_000)) == 1_342_177
-    assert chunk_rows(request, table("public.t", est_rows=10, size=1_000_000_000)) == 1_000  # huge rows: the floor
-    assert chunk_rows(request, table("public.t", est_rows=0, size=0)) == 5_000_000  # never analysed, empty
-    assert chunk_rows(MigrateRequest(source="a=1", target="b=1", chunk_rows=250), table("public.t")) == 250
+    assert chunk_rows(table("public.t", est_rows=1_000_000, size=100_000_000), None) == 1_342_177
+    assert chunk_rows(table("public.t", est_rows=10, size=1_000_000_000), None) == 1_000  # huge rows: the floor
+    assert chunk_rows(table("public.t", est_rows=0, size=0), None) == 5_000_000  # never analysed, empty
+    assert chunk_rows(table("public.t"), 250) == 250
 
 
 ODD_NAME = '"Odd ""Schema"""."My.Table"'

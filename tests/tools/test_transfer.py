@@ -40,6 +40,7 @@ create table public.people (
   email_domain text generated always as (split_part(email, '@', 2)) stored
 );
 create table public.events (at timestamptz not null, payload text);
+create materialized view public.team_sizes as select team_id, count(*) as people from public.people group by team_id;
 """
 
 SEED = """
@@ -53,6 +54,7 @@ select 1 + g % 7, nullif(g / 2, 0), 'user' || g || '@example' || g % 3 || '.org'
 insert into public.events select timestamptz '2026-01-01 00:00:00+02' + g * interval '1 minute', 'e' || g
   from generate_series(1, 1200) g;
 insert into public.events values ('2026-01-01', 'e1');
+refresh materialized view public.team_sizes;
 """
 
 TABLES = ("public.teams", "public.people", "public.events")
@@ -127,5 +129,11 @@ async def test_copies_schema_and_rows_and_proves_them(client: Client, pair: tupl
     assert rows(target, "select max(id) from public.people") == [(2501,)]
     # The generated column was computed by the target.
     assert rows(target, "select email_domain from public.people where id = 4") == [("example1.org",)]
+    # The materialized view was created empty by the schema step and refreshed once its table was filled.
+    assert (
+        dump(target, "public.team_sizes") == dump(source, "public.team_sizes")
+        and len(dump(target, "public.team_sizes")) == 7
+    )
+    assert any("refreshed 1 materialized view" in note for note in result["notes"])
     # A copy that verified leaves no checkpoint behind.
     assert rows(target, "select count(*) from dokploy_mcp.copy_checkpoints") == [(0,)]

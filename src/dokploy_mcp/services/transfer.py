@@ -27,17 +27,14 @@ from dokploy_mcp.services.database import open_route
 from dokploy_mcp.services.schema_diff import DiffRequest, generate_diff
 
 if TYPE_CHECKING:
-    from dokploy_mcp.postgres.transfer.catalog import Order, Table
+    from dokploy_mcp.postgres.transfer.catalog import Selection, Table
     from dokploy_mcp.postgres.transfer.copying import Checkpoint, Side
+    from dokploy_mcp.postgres.transfer.plan import Plan
     from dokploy_mcp.runtime import Runtime
 
 TOOL = "cross_instance_migrate"
 What = Literal["schema", "data", "both"]
 Existing = Literal["refuse", "truncate", "append"]
-#: A chunk holds about this many bytes of the source table (its size on disk over its rows).
-CHUNK_BYTES = 128 * 1024 * 1024
-_MIN_CHUNK_ROWS = 1_000
-_MAX_CHUNK_ROWS = 5_000_000
 EXPOSE_DB = (
     "{side} {name!r} is a stack address, reached only through pg-meta, and rows cannot stream through pg-meta (COPY "
     "needs a direct connection). Make the stack's PostgreSQL reachable, then pass a connection string: either "
@@ -155,9 +152,7 @@ async def migrate(rt: Runtime, request: MigrateRequest, progress: Progress) -> M
 
 
 async def _schema(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress) -> SchemaStep:
-    from dokploy_mcp.postgres.transfer.catalog import Selection
-
-    schemas = Selection(request.schemas, request.include, request.exclude, request.schemas_given).all_schemas()
+    schemas = _selection(request).all_schemas()
     await progress(f"comparing the schemas {', '.join(schemas)} of source and target")
     diffed = await generate_diff(rt, DiffRequest(source=request.source, target=request.target, schemas=tuple(schemas)))
     outcome.source, outcome.target = diffed.source, diffed.target
@@ -203,50 +198,50 @@ async def _rows(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, p
         await in_thread(source.close)
 
 
-@dataclass
-class _Plan:
-    order: Order
-    target_tables: dict[str, Table]
-    checkpoints: dict[str, Checkpoint]
-    non_empty: set[str]
-    replica: bool
-    problems: list[str]
-    #: Tables the target lacked when the call began (the schema step may create them).
-    missing: set[str] = field(default_factory=set)
-
-
 async def _copy(
     rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, source: Side, target: Side, progress: Progress
 ) -> None:
     """Everything that can refuse runs before anything is written: the schema step included."""
     await progress("reading the tables of source and target")
-    plan = await in_thread(lambda: _plan(request, source, target))
-    outcome.notes.extend(_plan_notes(plan))
-    _refuse(request, plan)
+    from dokploy_mcp.postgres.transfer.plan import read_plan
+
+    selection = _selection(request)
+    plan = await in_thread(
+        lambda: read_plan(
+            source, target, selection, timeout_ms=request.timeout_ms, restart=request.restart, dry_run=request.dry_run
+        )
+    )
+    outcome.notes.extend(plan.notes())
+    plan.refuse(request.existing)
     if not request.dry_run and not _confirm(rt, request, outcome, plan):
         outcome.tables = [_report(plan, table) for table in plan.order.tables]
         return
     if request.what == "both":
         outcome.schema = await _schema(rt, request, outcome, progress)
         if outcome.schema.applied:
-            plan.target_tables = await in_thread(lambda: target.tables(_schemas(request)))
-    plan.problems = _problems(request, plan)
+            plan.target_tables = await in_thread(lambda: target.tables(selection.all_schemas()))
+    problems = plan.problems(schema_pending=request.dry_run and request.what == "both")
     outcome.tables = [_report(plan, table) for table in plan.order.tables]
     if request.dry_run:
         outcome.status = "dry_run"
-        outcome.notes.extend(plan.problems)
+        outcome.notes.extend(problems)
         rows, size = sum(t.est_rows for t in plan.order.tables), sum(t.bytes for t in plan.order.tables)
         outcome.notes.append(
             f"dry run: nothing was written to the target. The copy would move {len(plan.order.tables)} table(s), "
             f"about {rows:,} rows ({_mb(size)} on the source's disk; estimates from its statistics)"
         )
         return
-    _refuse_problems(plan)
+    if problems:
+        raise InputError(
+            "the target's tables do not match the source's: " + "; ".join(problems[:20]) + ". Copy the schema "
+            'too (what: "both"), or fix the target\'s schema first (generate_diff shows how)',
+            field="what",
+        )
     await _copy_rows(request, outcome, plan, source, target, progress)
 
 
 async def _copy_rows(
-    request: MigrateRequest, outcome: MigrateOutcome, plan: _Plan, source: Side, target: Side, progress: Progress
+    request: MigrateRequest, outcome: MigrateOutcome, plan: Plan, source: Side, target: Side, progress: Progress
 ) -> None:
     fresh = [t for t in plan.order.tables if t.display not in plan.checkpoints]
     mode = request.existing if request.existing != "refuse" else "empty"
@@ -261,6 +256,7 @@ async def _copy_rows(
     outcome.sequences_set = len(values) - len(missing)
     if missing:
         outcome.notes.append("sequences missing on the target (not set): " + ", ".join(missing))
+    await _refresh(outcome, request, source, target, progress)
     outcome.copy_ms = round((time.perf_counter() - began) * 1000, 1)
     if request.verify:
         await _verify(outcome, plan, checkpoints, source, target, progress)
@@ -268,56 +264,27 @@ async def _copy_rows(
         await in_thread(lambda: target.forget(outcome.source))
 
 
-def _schemas(request: MigrateRequest) -> list[str]:
+async def _refresh(
+    outcome: MigrateOutcome, request: MigrateRequest, source: Side, target: Side, progress: Progress
+) -> None:
+    """The target's materialized views that hold rows on the source, refreshed now that their tables are filled."""
+    matviews = await in_thread(lambda: source.populated_matviews(_selection(request).all_schemas()))
+    if not matviews:
+        return
+    await progress(f"refreshing {len(matviews)} materialized view(s) on the target")
+    missing = await in_thread(lambda: target.refresh(matviews))
+    outcome.notes.append(f"refreshed {len(matviews) - len(missing)} materialized view(s) on the target")
+    if missing:
+        outcome.notes.append("materialized views missing on the target (not refreshed): " + ", ".join(missing))
+
+
+def _selection(request: MigrateRequest) -> Selection:
     from dokploy_mcp.postgres.transfer.catalog import Selection
 
-    return Selection(request.schemas, request.include, request.exclude, request.schemas_given).all_schemas()
+    return Selection(request.schemas, request.include, request.exclude, request.schemas_given)
 
 
-def _plan(request: MigrateRequest, source: Side, target: Side) -> _Plan:
-    from dokploy_mcp.postgres.transfer.catalog import Selection, choose, foreign_key_order
-
-    selection = Selection(request.schemas, request.include, request.exclude, request.schemas_given)
-    schemas = selection.all_schemas()
-    if not target.lock(source.display):
-        raise InputError(
-            "another copy from this source into this target is running (in this server or another): wait for it "
-            "(job_status), or stop it with cancel_job",
-            field="target",
-        )
-    source.begin_snapshot(request.timeout_ms)
-    target.same_text()
-    target.set_timeout(request.timeout_ms)
-    chosen = _copyable(choose(source.tables(schemas), selection), schemas, request)
-    target_tables = target.tables(schemas)
-    # restart: the earlier checkpoints are replaced when the copy starts (not before: a refusal keeps them).
-    checkpoints = {} if request.restart else target.checkpoints(source.display)
-    present = [t for t in chosen if t.display in target_tables and t.display not in checkpoints]
-    non_empty = target.non_empty([target_tables[t.display] for t in present])
-    replica = target.try_replica_role()
-    if request.dry_run and replica:
-        target.conn.execute("RESET session_replication_role")
-    missing = {t.display for t in chosen if t.display not in target_tables}
-    return _Plan(foreign_key_order(chosen), target_tables, checkpoints, non_empty, replica, [], missing)
-
-
-def _problems(request: MigrateRequest, plan: _Plan) -> list[str]:
-    """Why the target's tables cannot take the source's rows; in a dry run, a table the schema step would create
-    is not one."""
-    from dokploy_mcp.postgres.transfer.catalog import column_problems
-
-    problems: list[str] = []
-    for table in plan.order.tables:
-        other = plan.target_tables.get(table.display)
-        if other is None:
-            if not (request.dry_run and request.what == "both"):
-                problems.append(f"{table.display} does not exist on the target")
-        else:
-            problems.extend(f"{table.display}: {p}" for p in column_problems(table, other))
-    return problems
-
-
-def _confirm(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, plan: _Plan) -> bool:
+def _confirm(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, plan: Plan) -> bool:
     """Whether the copy may go on: emptying tables that hold rows is confirmed by the person or by a token."""
     if request.existing != "truncate" or not plan.non_empty or request.person:
         return True
@@ -333,85 +300,12 @@ def _confirm(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, plan
     return True
 
 
-def _copyable(chosen: list[Table], schemas: list[str], request: MigrateRequest) -> list[Table]:
-    """The chosen tables, or why they cannot be copied as the source's login sees them."""
-    if not chosen:
-        raise InputError(
-            f"no table of the source matches (schemas {', '.join(schemas)}): check schemas, include and exclude",
-            field="include" if request.include else "schemas",
-        )
-    hidden = [table.display for table in chosen if table.hidden_rows]
-    if hidden:
-        raise InputError(
-            "row-level security applies to the source's login on " + ", ".join(hidden[:20]) + ": it would read "
-            "only the rows its policies show, and the checksums would agree with that partial copy. Connect to the "
-            "source as the tables' owner, a superuser or a role with BYPASSRLS (Supabase's postgres login has it), "
-            "or exclude these tables",
-            field="source",
-        )
-    empty = [table.display for table in chosen if not table.copied]
-    if empty:
-        raise InputError(
-            "no column to copy (none, or only generated ones) in " + ", ".join(empty) + ": exclude these tables",
-            field="exclude",
-        )
-    return chosen
-
-
-def _state(outcome: MigrateOutcome, plan: _Plan) -> dict[str, Any]:
+def _state(outcome: MigrateOutcome, plan: Plan) -> dict[str, Any]:
     # The token holds for these tables holding rows on this target: a table filled since asks again.
     return {"target": outcome.target, "non_empty": sorted(plan.non_empty)}
 
 
-def _refuse(request: MigrateRequest, plan: _Plan) -> None:
-    """Stop before anything is written when the target cannot take the rows as asked."""
-    if plan.non_empty and request.existing == "refuse":
-        raise InputError(
-            f"these target tables already hold rows: {', '.join(sorted(plan.non_empty))}. Say what to do with them: "
-            'existing: "truncate" (empties them first; destructive, confirmed) or "append" (adds the source\'s '
-            "rows; a duplicate key stops the copy)",
-            field="existing",
-        )
-    if plan.order.cycles and not plan.replica:
-        raise InputError(
-            "the foreign keys of " + ", ".join(plan.order.cycles[0]) + " form a cycle, and the target login may not "
-            "turn foreign keys off for the copy (session_replication_role): copy as a superuser (or a login granted "
-            'SET on session_replication_role), or copy those tables with what: "schema" and their rows by hand',
-            field="include",
-        )
-
-
-def _refuse_problems(plan: _Plan) -> None:
-    if plan.problems:
-        raise InputError(
-            "the target's tables do not match the source's: " + "; ".join(plan.problems[:20]) + ". Copy the schema "
-            'too (what: "both"), or fix the target\'s schema first (generate_diff shows how)',
-            field="what",
-        )
-
-
-def _plan_notes(plan: _Plan) -> list[str]:
-    if plan.replica:
-        return [
-            "foreign keys and triggers are off for the copy's target session (session_replication_role = replica, "
-            "as pg_dump --disable-triggers): rows arrive exactly as on the source"
-        ]
-    notes = [
-        "tables go in foreign-key order; the target's triggers fire for each row (the login may not turn them off)"
-    ]
-    if plan.order.self_referencing:
-        notes.append(
-            "tables with a foreign key to themselves are copied in one chunk each: "
-            + ", ".join(plan.order.self_referencing)
-        )
-    return notes
-
-
-def _chunked(plan: _Plan, table: Table) -> bool:
-    return bool(table.key) and (plan.replica or table.display not in plan.order.self_referencing)
-
-
-def _report(plan: _Plan, table: Table) -> TableReport:
+def _report(plan: Plan, table: Table) -> TableReport:
     checkpoint = plan.checkpoints.get(table.display)
     if checkpoint is not None:
         state = "done" if checkpoint.status == "done" else "resumed"
@@ -424,25 +318,16 @@ def _report(plan: _Plan, table: Table) -> TableReport:
         est_rows=table.est_rows,
         size_bytes=table.bytes,
         state=state,
-        chunked=_chunked(plan, table),
+        chunked=plan.chunked(table),
         format="binary" if table.binary else "text",
         resumed_after=checkpoint.rows if checkpoint is not None else 0,
     )
 
 
-def chunk_rows(request: MigrateRequest, table: Table) -> int:
-    """Rows per chunk: as asked, else about :data:`CHUNK_BYTES` of the table as it lies on disk."""
-    if request.chunk_rows is not None:
-        return request.chunk_rows
-    rows = table.est_rows if table.est_rows > 0 else max(table.bytes // 100, 1)
-    width = max(table.bytes // rows, 1)
-    return max(_MIN_CHUNK_ROWS, min(_MAX_CHUNK_ROWS, CHUNK_BYTES // width))
-
-
 async def _copy_tables(
     request: MigrateRequest,
     outcome: MigrateOutcome,
-    plan: _Plan,
+    plan: Plan,
     checkpoints: dict[str, Checkpoint],
     source: Side,
     target: Side,
@@ -473,7 +358,7 @@ async def _copy_tables(
 async def _copy_table(
     request: MigrateRequest,
     outcome: MigrateOutcome,
-    plan: _Plan,
+    plan: Plan,
     checkpoint: Checkpoint,
     table: Table,
     sides: tuple[Side, Side],
@@ -481,10 +366,11 @@ async def _copy_table(
     say: Progress,
 ) -> None:
     from dokploy_mcp.postgres.transfer.copying import copy_chunk, next_bound
+    from dokploy_mcp.postgres.transfer.plan import chunk_rows
 
     source, target = sides
-    rows = chunk_rows(request, table)
-    chunked = _chunked(plan, table)
+    rows = chunk_rows(table, request.chunk_rows)
+    chunked = plan.chunked(table)
     while True:
         await say(f"{table.display}: {checkpoint.rows:,} rows so far, {_mb(checkpoint.bytes)} of ~{_mb(table.bytes)}")
         upper = await in_thread(partial(next_bound, source, table, checkpoint.last_key, rows)) if chunked else None
@@ -534,7 +420,7 @@ def _copy_failed(
 
 async def _verify(
     outcome: MigrateOutcome,
-    plan: _Plan,
+    plan: Plan,
     checkpoints: dict[str, Checkpoint],
     source: Side,
     target: Side,

@@ -80,7 +80,8 @@ def _to_drop(ctx: Context, source: dict[Key, View], target: dict[Key, View]) -> 
     drop = set()
     for key, old in target.items():
         new = source.get(key)
-        changed = new is None or (old.kind, old.definition, old.options) != (new.kind, new.definition, new.options)
+        changed = new is None or (old.kind, old.options) != (new.kind, new.options)
+        changed = changed or not same_query(ctx, old.definition, new.definition if new else "")
         calls_dropped = any(f in ctx.dropped_functions for f in old.calls)
         if changed or calls_dropped or any(d in unsettled for d in old.depends_on):
             drop.add(key)
@@ -92,6 +93,43 @@ def _to_drop(ctx: Context, source: dict[Key, View], target: dict[Key, View]) -> 
                 drop.add(key)
                 grew = True
     return drop
+
+
+def same_query(ctx: Context, old: str, new: str) -> bool:
+    """Whether two view definitions are the same query. PostgreSQL 16 stopped qualifying a column with its table
+    where only one table is in scope (``people.team_id`` became ``team_id``), so between a server before 16 and one
+    from 16 on, the two texts are compared as parse trees with column references unqualified: a real difference
+    still shows (where a qualifier is needed to tell two tables apart, both versions print it)."""
+    if old == new:
+        return True
+    low, high = sorted((ctx.source.version, ctx.target.version))
+    if not low < 160000 <= high:
+        return False
+    return _unqualified(old) == _unqualified(new)
+
+
+def _unqualified(query: str) -> str:
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        tree = json.loads(parse_sql_json(query))
+    except ParseError:
+        return query
+    return json.dumps(_strip(tree), sort_keys=True)
+
+
+def _strip(node: object) -> object:
+    """The JSON parse tree without locations, each column reference reduced to its last name."""
+    if isinstance(node, list):
+        return [_strip(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "ColumnRef" in node and len(node) == 1:
+        fields = node["ColumnRef"].get("fields", [])
+        return {"ColumnRef": {"fields": _strip(fields[-1:])}}
+    return {key: _strip(value) for key, value in node.items() if key not in ("location", "stmt_len", "stmt_location")}
 
 
 def diff_views(ctx: Context) -> None:

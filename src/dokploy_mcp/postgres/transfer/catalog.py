@@ -81,6 +81,16 @@ SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(s.rel
 """
 
 
+#: Materialized views of the given schemas that hold rows on this side (the copy fills their tables, so the target's
+#: are refreshed after it, as pg_restore does); oldest first, so that one built on another comes after it.
+MATVIEWS_QUERY = """
+SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS sql_name
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'm' AND c.relispopulated AND n.nspname = ANY(%(schemas)s::text[])
+ ORDER BY c.oid
+"""
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

@@ -26,6 +26,7 @@ from dokploy_mcp.errors import JobStoppedError
 from dokploy_mcp.postgres.conninfo import ConnInfo
 from dokploy_mcp.postgres.errors import DatabaseConnectionError, DatabaseError, DatabaseQueryError
 from dokploy_mcp.postgres.transfer.catalog import (
+    MATVIEWS_QUERY,
     SEQUENCES_QUERY,
     TABLES_QUERY,
     SequenceRef,
@@ -326,6 +327,27 @@ class Side:
         except psycopg.Error as exc:
             self.conn.rollback()
             raise self.error(exc, "cannot set the target's sequences") from None
+        return missing
+
+    # -- materialized views --------------------------------------------------------------------------------------
+
+    def populated_matviews(self, schemas: Sequence[str]) -> list[str]:
+        rows = self.run("cannot read the materialized views", MATVIEWS_QUERY, {"schemas": list(schemas)})
+        return [row["sql_name"] for row in rows]
+
+    def refresh(self, matviews: Sequence[str]) -> list[str]:
+        """Each of ``matviews`` this side has refreshed, in one transaction; the names it lacks."""
+        missing: list[str] = []
+        try:
+            for name in matviews:
+                if self.conn.execute("SELECT pg_catalog.to_regclass(%s) IS NOT NULL", [name]).fetchone() != (True,):
+                    missing.append(name)
+                    continue
+                self.conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.SQL(name)))
+            self.conn.commit()
+        except psycopg.Error as exc:
+            self.conn.rollback()
+            raise self.error(exc, "cannot refresh the target's materialized views") from None
         return missing
 
     # -- checksums -----------------------------------------------------------------------------------------------
