@@ -141,3 +141,34 @@ def test_a_stop_in_the_middle_of_a_chunk_rolls_the_chunk_back(sides: tuple[Side,
     with psycopg.connect(target_url) as conn:
         assert conn.execute(f"select count(*) from {ODD_NAME}").fetchone() == (0,)
         assert conn.execute("select status, rows from dokploy_mcp.copy_checkpoints").fetchall() == [("copying", 0)]
+
+
+@pytest.mark.parametrize(
+    ("action", "kind", "sql", "later"),
+    [
+        ("create", "index", "CREATE INDEX people_email ON public.people USING btree (email);", True),
+        ("create", "constraint", "ALTER TABLE public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);", False),
+        ("create", "constraint", "ALTER TABLE public.t ADD CONSTRAINT t_name_key UNIQUE (name);", True),
+        (
+            "create",
+            "constraint",
+            'ALTER TABLE public.t ADD CONSTRAINT "odd "" name" FOREIGN KEY (a) REFERENCES b(id);',
+            True,
+        ),
+        (
+            "create",
+            "constraint",
+            "ALTER TABLE public.t ADD CONSTRAINT no_overlap EXCLUDE USING gist (r WITH &&);",
+            True,
+        ),
+        ("create", "constraint", "ALTER TABLE public.t ADD CONSTRAINT positive CHECK (n > 0);", False),
+        ("alter", "comment", "COMMENT ON INDEX public.people_email IS 'x';", True),
+        ("alter", "table", "ALTER TABLE public.t REPLICA IDENTITY USING INDEX t_name_key;", True),
+        ("create", "table", "CREATE TABLE public.t (id bigint, name text);", False),
+        ("alter", "comment", "COMMENT ON TABLE public.t IS 'an index of things';", False),
+    ],
+)
+def test_what_the_schema_step_leaves_for_after_the_rows(action: str, kind: str, sql: str, later: bool) -> None:
+    from dokploy_mcp.services.transfer import built_after_rows
+
+    assert built_after_rows(action, kind, sql) is later

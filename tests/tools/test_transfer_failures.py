@@ -332,3 +332,22 @@ async def test_a_second_copy_into_the_same_target_waits_its_turn(client: Client,
     assert "another copy from this source into this target is running" in message
     result = await migrate(client, source, target)
     assert result["status"] == "copied"
+
+
+async def test_foreign_keys_built_after_the_rows_name_the_orphans_and_the_call_resumes(
+    client: Client, pair: tuple[str, str]
+) -> None:
+    """people without teams: the rows go in (foreign keys come after the rows), the foreign key cannot be built,
+    and the error says so; copying teams too finishes the copy without copying people again."""
+    source, target = pair
+    message = await fails(client, source, target, include=["public.people"])
+    assert "the rows are copied, but building the indexes and constraints failed" in message
+    assert "people_team_id_fkey" in message and "23503" in message
+    assert rows(target, "select count(*) from public.people") == [(2500,)]
+    assert checkpoint(target, "public.people") == ("done", 2500)
+    result = await migrate(client, source, target, include=["public.people", "public.teams"])
+    assert result["status"] == "copied", result["notes"]
+    states = {t["name"]: (t["state"], t["rows_copied"]) for t in result["tables"]}
+    assert states == {"public.people": ("done", 0), "public.teams": ("empty", 7)}
+    assert result["schema_step"]["built_after_rows"] > 0
+    assert (await call(client, "generate_diff", source=source, target=target, schemas=["public"]))["empty"] is True

@@ -14,24 +14,31 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import anyio
 
 from dokploy_mcp.errors import InputError, JobStoppedError
-from dokploy_mcp.postgres.errors import CopyFailedError, DatabaseError
+from dokploy_mcp.postgres.errors import CopyFailedError, DatabaseError, DatabaseQueryError
 from dokploy_mcp.postgres.targets import is_connection_string
 from dokploy_mcp.progress import Progress, in_thread, stoppable_in_thread
 from dokploy_mcp.services.database import open_route
 from dokploy_mcp.services.schema_diff import DiffRequest, generate_diff
 
 if TYPE_CHECKING:
+    from dokploy_mcp.postgres.schemadiff import Change
     from dokploy_mcp.postgres.transfer.catalog import Selection, Table
     from dokploy_mcp.postgres.transfer.copying import Checkpoint, Side
     from dokploy_mcp.postgres.transfer.plan import Plan
     from dokploy_mcp.runtime import Runtime
 
+T = TypeVar("T")
+U = TypeVar("U")
 TOOL = "cross_instance_migrate"
 What = Literal["schema", "data", "both"]
 Existing = Literal["refuse", "truncate", "append"]
@@ -84,6 +91,9 @@ class SchemaStep:
     changes: int = 0
     applied: bool = False
     statements: list[str] = field(default_factory=list)
+    #: Indexes and constraints left for after the rows, and how many statements built them then.
+    deferred: int = 0
+    built_after_rows: int = 0
 
 
 @dataclass
@@ -151,31 +161,89 @@ async def migrate(rt: Runtime, request: MigrateRequest, progress: Progress) -> M
     return outcome
 
 
-async def _schema(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress) -> SchemaStep:
+async def _schema(
+    rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress, *, defer: bool = False
+) -> SchemaStep:
+    """The diff source -> target applied in one transaction; with ``defer``, the indexes and the unique, exclusion
+    and foreign-key constraints are left for :func:`_build_later`, after the rows, as pg_restore orders them: each
+    row then goes into its table and primary key only (a load into every index costs twice the time)."""
+    changes = await _diff(rt, request, outcome, progress, after_rows=False)
+    step = SchemaStep(changes=len(changes), statements=[change.sql for change in changes])
+    now = [change.sql for change in changes if not (defer and built_after_rows(change.action, change.kind, change.sql))]
+    step.deferred = len(changes) - len(now)
+    if now and not request.dry_run:
+        await progress(f"applying {len(now)} schema change(s) on the target in one transaction")
+        await _apply(rt, request, now)
+        step.applied = True
+    return step
+
+
+async def _build_later(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress) -> None:
+    """What the schema step left for after the rows, found by diffing again (a resumed copy finds the same)."""
+    if outcome.schema is None or not outcome.schema.deferred:
+        return
+    changes = await _diff(rt, request, outcome, progress, after_rows=True)
+    statements = [change.sql for change in changes]
+    if statements:
+        await progress(
+            f"building {len(statements)} index(es) and constraint(s) on the target, now that the rows are in"
+        )
+        try:
+            await _apply(rt, request, statements)
+        except DatabaseQueryError as exc:
+            failed = statements[exc.step - 1] if exc.step and exc.step <= len(statements) else "one of them"
+            raise DatabaseQueryError(
+                f"the rows are copied, but building the indexes and constraints failed at {failed[:200]!r}: "
+                f"{exc.message}. None of them was built (one transaction); the checkpoints stay. Fix the rows (a "
+                "foreign key's orphans, a duplicate for a unique index), then make the same call again",
+                target=exc.target,
+                sqlstate=exc.sqlstate,
+                detail=exc.detail,
+                hint=exc.hint,
+            ) from None
+    outcome.schema.built_after_rows = len(statements)
+
+
+_LATER_CONSTRAINT = re.compile(r'ADD CONSTRAINT (?:"(?:[^"]|"")*"|[^\s"]+) (?:UNIQUE|FOREIGN KEY|EXCLUDE)\b')
+
+
+def built_after_rows(action: str, kind: str, sql: str) -> bool:
+    """Whether a schema change waits for the rows: a new index, unique, exclusion or foreign-key constraint, and
+    what names one (its comment, a replica identity using it). The primary key stays: chunks are ranges of it."""
+    if action == "create" and kind == "index":
+        return True
+    if action == "create" and kind == "constraint":
+        return bool(_LATER_CONSTRAINT.search(sql))
+    return sql.startswith(("COMMENT ON INDEX", "COMMENT ON CONSTRAINT")) or "REPLICA IDENTITY USING INDEX" in sql
+
+
+async def _diff(
+    rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress, *, after_rows: bool
+) -> list[Change]:
     schemas = _selection(request).all_schemas()
     await progress(f"comparing the schemas {', '.join(schemas)} of source and target")
     diffed = await generate_diff(rt, DiffRequest(source=request.source, target=request.target, schemas=tuple(schemas)))
     outcome.source, outcome.target = diffed.source, diffed.target
-    step = SchemaStep(changes=len(diffed.diff.changes), statements=[change.sql for change in diffed.diff.changes])
+    outcome.notes.extend(note for note in diffed.notes if note not in outcome.notes)
     if diffed.diff.destructive:
         shown = "; ".join(f"{c.action} {c.kind} {c.name}" for c in diffed.diff.destructive[:10])
+        where = "the rows are copied, but finishing " if after_rows else ""
         raise InputError(
-            f"making the target's schema like the source's would drop or rewrite {len(diffed.diff.destructive)} "
-            f"object(s) on the target ({shown}). A copy does not do that on its own: review generate_diff's script and "
-            'apply it with apply_migration (it asks for confirmation), or copy with what: "data" into the schema '
-            "the target has",
+            f"{where}making the target's schema like the source's would drop or rewrite "
+            f"{len(diffed.diff.destructive)} object(s) on the target ({shown}). A copy does not do that on its own: "
+            "review generate_diff's script and apply it with apply_migration (it asks for confirmation), or copy "
+            'with what: "data" into the schema the target has',
             field="what",
         )
-    if step.statements and not request.dry_run:
-        await progress(f"applying {len(step.statements)} schema change(s) on the target in one transaction")
-        opened = await open_route(rt, request.target)
-        try:
-            await opened.runner.run_script(step.statements, timeout_ms=request.timeout_ms)
-        finally:
-            await opened.aclose()
-        step.applied = True
-    outcome.notes.extend(note for note in diffed.notes if note not in outcome.notes)
-    return step
+    return list(diffed.diff.changes)
+
+
+async def _apply(rt: Runtime, request: MigrateRequest, statements: list[str]) -> None:
+    opened = await open_route(rt, request.target)
+    try:
+        await opened.runner.run_script(statements, timeout_ms=request.timeout_ms)
+    finally:
+        await opened.aclose()
 
 
 async def _rows(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress) -> None:
@@ -217,7 +285,7 @@ async def _copy(
         outcome.tables = [_report(plan, table) for table in plan.order.tables]
         return
     if request.what == "both":
-        outcome.schema = await _schema(rt, request, outcome, progress)
+        outcome.schema = await _schema(rt, request, outcome, progress, defer=True)
         if outcome.schema.applied:
             plan.target_tables = await in_thread(lambda: target.tables(selection.all_schemas()))
     problems = plan.problems(schema_pending=request.dry_run and request.what == "both")
@@ -237,12 +305,18 @@ async def _copy(
             'too (what: "both"), or fix the target\'s schema first (generate_diff shows how)',
             field="what",
         )
-    await _copy_rows(request, outcome, plan, source, target, progress)
+    await _copy_rows(rt, request, outcome, plan, (source, target), progress)
 
 
 async def _copy_rows(
-    request: MigrateRequest, outcome: MigrateOutcome, plan: Plan, source: Side, target: Side, progress: Progress
+    rt: Runtime,
+    request: MigrateRequest,
+    outcome: MigrateOutcome,
+    plan: Plan,
+    sides: tuple[Side, Side],
+    progress: Progress,
 ) -> None:
+    source, target = sides
     fresh = [t for t in plan.order.tables if t.display not in plan.checkpoints]
     mode = request.existing if request.existing != "refuse" else "empty"
     truncate = request.existing == "truncate"
@@ -256,6 +330,7 @@ async def _copy_rows(
     outcome.sequences_set = len(values) - len(missing)
     if missing:
         outcome.notes.append("sequences missing on the target (not set): " + ", ".join(missing))
+    await _build_later(rt, request, outcome, progress)
     await _refresh(outcome, request, source, target, progress)
     outcome.copy_ms = round((time.perf_counter() - began) * 1000, 1)
     if request.verify:
@@ -430,8 +505,9 @@ async def _verify(
     reports = {report.name: report for report in outcome.tables}
     for table in plan.order.tables:
         await progress(f"checksum pass: {table.display}")
-        source_rows, source_sum = await in_thread(partial(source.checksum, table))
-        target_rows, target_sum = await in_thread(partial(target.checksum, plan.target_tables[table.display]))
+        (source_rows, source_sum), (target_rows, target_sum) = await _both(
+            partial(source.checksum, table), partial(target.checksum, plan.target_tables[table.display])
+        )
         base = checkpoints[table.display]
         report = reports[table.display]
         report.source_rows, report.target_rows = source_rows, target_rows - base.base_rows
@@ -445,6 +521,19 @@ async def _verify(
             "changed rows as they arrived, or the source changed between a failed run and its resume. The "
             'checkpoints are kept; copy again with existing: "truncate" and restart: true for a clean copy'
         )
+
+
+async def _both(first: Callable[[], T], second: Callable[[], U]) -> tuple[T, U]:
+    """Two blocking reads at once, one per side's connection: the checksum pass reads both sides in parallel."""
+    results: dict[int, Any] = {}
+
+    async def run(index: int, call: Callable[[], Any]) -> None:
+        results[index] = await in_thread(call)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run, 0, first)
+        group.start_soon(run, 1, second)
+    return results[0], results[1]
 
 
 def _mb(size: int) -> str:

@@ -48,6 +48,8 @@ class SchemaView(BaseModel):
     changes: int
     applied: bool
     statements: list[str] = Field(description="first 50")
+    deferred: int = Field(description="indexes and constraints left for after the rows (built faster then)")
+    built_after_rows: int
 
 
 class MigrateResult(BaseModel):
@@ -200,7 +202,13 @@ def _result(outcome: transfer.MigrateOutcome) -> MigrateResult:
         status=outcome.status,
         source=outcome.source,
         target=outcome.target,
-        schema_step=SchemaView(changes=schema.changes, applied=schema.applied, statements=schema.statements[:50])
+        schema_step=SchemaView(
+            changes=schema.changes,
+            applied=schema.applied,
+            statements=schema.statements[:50],
+            deferred=schema.deferred,
+            built_after_rows=schema.built_after_rows,
+        )
         if schema is not None
         else None,
         tables=[TableView(**vars(report)) for report in outcome.tables],
