@@ -1,7 +1,7 @@
 """cross_instance_migrate against pg_dump | psql and pg_dump -Fd -j2 + pg_restore -j2 on a generated database.
 
     .venv/bin/python benchmarks/transfer.py --size-mb 100 --runs 1
-    .venv/bin/python benchmarks/transfer.py --size-mb 1024 --runs 3
+    .venv/bin/python benchmarks/transfer.py --size-mb 1024 --runs 3 --rows-pipe
 
 Needs a PostgreSQL server (``--server``, default the local one, trust auth, a superuser) where it may create and drop
 databases named ``bench_transfer_*``, and pg_dump, psql and pg_restore of the server's major version on PATH (or
@@ -18,11 +18,14 @@ dropped after, untimed, with a CHECKPOINT before each copy so that no method pay
   together;
 - ``ours``: a child process (``benchmarks/transfer.py _ours SOURCE TARGET``) builds the server's runtime and calls
   ``services.transfer.migrate`` with ``what="both"``, as the tool does, and prints its figures as JSON. Its status
-  must be ``copied`` (every table's checksums equal), or the benchmark stops.
+  must be ``copied`` (every table's checksums equal), or the benchmark stops;
+- ``rows_pipe`` (``--rows-pipe``; not one of the issue's methods): the schema first, untimed, then
+  ``pg_dump --data-only --disable-triggers | psql`` timed: rows into tables whose indexes exist, as ours loads them.
 
-Methods alternate within a run, the first one rotating from run to run; medians are reported. Peak RSS is each
-process's own (``os.wait4`` on it; for pg_restore and pg_dump -j2 that covers the workers they fork and reap, as the
-largest of them), and for two-process methods the larger of the two.
+Methods alternate within a run, the first one rotating from run to run; medians are reported, peak RSS the largest
+of the runs. Peak RSS is each process's own, from GNU time (``/usr/bin/time -f %M``) around it, else from
+``os.wait4`` (then at least this process's RSS); for pg_restore and pg_dump -j2 it is the largest of the process and
+the workers it forks and reaps, and for two-process methods the larger of the two.
 """
 
 from __future__ import annotations
@@ -159,6 +162,24 @@ def generate(url: str, size_mb: int) -> None:
 def checkpoint(server: str) -> None:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
+
+
+def server_counters(server: str) -> tuple[int, str]:
+    """Checkpoints so far and the WAL position: a copy that had checkpoints forced on it (a DROP DATABASE elsewhere
+    on the server forces one) writes full pages again, so its run says how many it had."""
+    with psycopg.connect(server, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT checkpoints_timed + checkpoints_req, pg_current_wal_lsn()::text FROM pg_stat_bgwriter"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1])
+
+
+def wal_since(server: str, lsn: str) -> int:
+    with psycopg.connect(server, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)::bigint", [lsn]).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @dataclass
@@ -325,12 +346,19 @@ def ours_child(source: str, target: str) -> None:
     with tempfile.TemporaryDirectory() as state_dir:
         outcome, began, ended = asyncio.run(run(state_dir))
 
-    # The schema step ends where the rows' first message is sent; the copy ends where the checksum pass begins.
-    rows_start = next(at for at, message in marks if message.startswith("reading the tables"))
+    # The schema step (after the plan, once nothing can refuse) runs from its first message to the next message that
+    # is not its own; the copy ends where the checksum pass begins.
+    schema_start = next(index for index, (_, message) in enumerate(marks) if message.startswith("comparing the"))
+    schema_end = next(
+        at for at, message in marks[schema_start:] if not message.startswith(("comparing the", "applying"))
+    )
+    schema_ms = (schema_end - marks[schema_start][0]) * 1000
     verify_start = next((at for at, message in marks if message.startswith("checksum pass")), ended)
     copy_start = verify_start - (outcome.copy_ms or 0) / 1000
     boundaries = [copy_start] + [at for at, message in marks if " copied (" in message]
-    sequences_at = next(at for at, message in marks if message.startswith("setting the target's sequences"))
+    # After the last table: sequences, the indexes and constraints the schema step left for after the rows, and
+    # materialized views, up to the checksum pass.
+    after_rows_at = next(at for at, message in marks if message.startswith("setting the target's sequences"))
     status = Path("/proc/self/status").read_text()
     hwm_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
     print(
@@ -338,10 +366,11 @@ def ours_child(source: str, target: str) -> None:
             {
                 "status": outcome.status,
                 "migrate_ms": (ended - began) * 1000,
-                "schema_ms": (rows_start - began) * 1000,
-                "plan_ms": (copy_start - rows_start) * 1000,
+                "schema_ms": schema_ms,
+                # Connections, the plan (catalogs, checks), the checkpoint rows: what is neither schema nor copy.
+                "other_ms": (copy_start - began) * 1000 - schema_ms,
                 "copy_ms": outcome.copy_ms,
-                "sequences_ms": (verify_start - sequences_at) * 1000,
+                "after_rows_ms": (verify_start - after_rows_at) * 1000,
                 "verify_ms": outcome.verify_ms,
                 "schema_changes": outcome.schema.changes if outcome.schema else 0,
                 "rows_copied": outcome.rows_copied,
@@ -388,7 +417,7 @@ def report(size: int, runs: int, results: dict[str, list[Result]]) -> None:
             median([r.seconds - r.detail["verify_ms"] / 1000 for r in ours]),
             max(r.rss_mb for r in ours),
         ),
-        ("ours: the copy (rows and sequences, copy_ms)", median([r.detail["copy_ms"] / 1000 for r in ours]), None),
+        ("ours: the copy (rows, then indexes; copy_ms)", median([r.detail["copy_ms"] / 1000 for r in ours]), None),
         ("ours: the schema step (generate_diff, applied)", median([r.detail["schema_ms"] / 1000 for r in ours]), None),
         ("ours: the checksum pass (verify_ms)", median([r.detail["verify_ms"] / 1000 for r in ours]), None),
         ("ours, end to end with the checksum pass", median([r.seconds for r in ours]), None),
@@ -398,7 +427,10 @@ def report(size: int, runs: int, results: dict[str, list[Result]]) -> None:
     print("| --- | --- | --- | --- | --- |")
     for label, seconds, rss in lines:
         shown = f"{rss:.0f} MB" if rss is not None else ""
-        print(f"| {label} | {seconds:.1f} s | {size / MB / seconds:.1f} MB/s | {pipe / seconds:.2f} | {shown} |")
+        # The schema step moves no rows: a throughput or a ratio of it would mean nothing.
+        rate = "" if "schema step" in label else f"{size / MB / seconds:.1f} MB/s"
+        ratio = "" if "schema step" in label else f"{pipe / seconds:.2f}"
+        print(f"| {label} | {seconds:.1f} s | {rate} | {ratio} | {shown} |")
     copy_ratio = pipe / median([r.detail["copy_ms"] / 1000 for r in ours])
     rss = max(r.rss_mb for r in ours)
     print(
@@ -418,8 +450,10 @@ def describe(method: str, result: Result) -> str:
     )
     return (
         f"ours: {result.seconds:.1f} s, peak RSS {result.rss_mb:.0f} MB (VmHWM {d['vm_hwm_mb']:.0f} MB); "
-        f"schema {d['schema_ms'] / 1000:.1f} s ({d['schema_changes']} changes), plan {d['plan_ms'] / 1000:.1f} s, "
-        f"copy {d['copy_ms'] / 1000:.1f} s (sequences {d['sequences_ms'] / 1000:.2f} s, {d['sequences_set']} set), "
+        f"schema {d['schema_ms'] / 1000:.1f} s ({d['schema_changes']} changes), "
+        f"other set-up {d['other_ms'] / 1000:.1f} s, "
+        f"copy {d['copy_ms'] / 1000:.1f} s (after the rows: sequences, indexes, constraints "
+        f"{d['after_rows_ms'] / 1000:.2f} s; {d['sequences_set']} sequences set), "
         f"checksum pass {d['verify_ms'] / 1000:.1f} s; {d['rows_copied']:,} rows, {d['bytes_copied'] / MB:,.0f} MB "
         f"streamed; {tables}"
     )
@@ -460,9 +494,16 @@ def main() -> None:
             for method in methods[run % len(methods) :] + methods[: run % len(methods)]:
                 with database(args.server, method) as target:
                     checkpoint(args.server)
+                    checkpoints, lsn = server_counters(args.server)
                     result = RUNNERS[method](source, target, binary, Path(tmp))
+                    wal = wal_since(args.server, lsn)
+                    checkpoints = server_counters(args.server)[0] - checkpoints
                 results[method].append(result)
-                print(f"run {run + 1}, {describe(method, result)}", flush=True)
+                print(
+                    f"run {run + 1}, {describe(method, result)}; {checkpoints} checkpoint(s) and {wal / MB:,.0f} MB "
+                    "of WAL on the server meanwhile",
+                    flush=True,
+                )
     report(size, args.runs, results)
 
 
