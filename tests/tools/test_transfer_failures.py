@@ -298,6 +298,12 @@ async def test_nonsense_is_refused_before_anything_opens(client: Client, pg_data
     assert "existing applies to rows" in wrong
     bad_pattern = await fails(client, pg_database_url, "postgresql://postgres@127.0.0.1:5432/x", include=["a.b.c"])
     assert "include" in bad_pattern
+    ours = await fails(
+        client, pg_database_url, "postgresql://postgres@127.0.0.1:5432/x", include=["dokploy_mcp.copy_checkpoints"]
+    )
+    assert "schema dokploy_mcp is not copied" in ours
+    catalog = await fails(client, pg_database_url, "postgresql://postgres@127.0.0.1:5432/x", schemas=["pg_catalog"])
+    assert "schema pg_catalog is not copied" in catalog
 
 
 async def test_a_source_login_that_row_level_security_filters_is_refused(client: Client, pg_server_url: str) -> None:

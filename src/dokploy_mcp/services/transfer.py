@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 U = TypeVar("U")
 TOOL = "cross_instance_migrate"
+_NOT_COPIED = frozenset({"information_schema", "dokploy_mcp"})
 What = Literal["schema", "data", "both"]
 Existing = Literal["refuse", "truncate", "append"]
 EXPOSE_DB = (
@@ -140,6 +141,13 @@ def check_request(request: MigrateRequest) -> None:
     for field_name, patterns in (("include", request.include), ("exclude", request.exclude)):
         for pattern in patterns:
             split_pattern(pattern, field_name)
+    for schema in _selection(request).all_schemas():
+        if schema in _NOT_COPIED or schema.startswith("pg_"):
+            raise InputError(
+                f"schema {schema} is not copied: it is PostgreSQL's own, or this server's (dokploy_mcp holds the "
+                "copy's checkpoints on the target); choose the schemas of your tables",
+                field="include" if schema not in request.schemas else "schemas",
+            )
     if request.source == request.target:
         raise InputError("source and target are the same database: give two different ones", field="target")
     if request.what == "schema" and request.existing != "refuse":
