@@ -138,6 +138,8 @@ def test_a_stop_in_the_middle_of_a_chunk_rolls_the_chunk_back(sides: tuple[Side,
     checkpoint = target.start("src", [odd], truncate=False, mode="empty")[odd.display]
     with pytest.raises(JobStoppedError, match=r"My\.Table"):
         copy_chunk(source, target, odd, checkpoint, None, lambda: True)
+    # The target's connection was rolled back, not left in a failed transaction: it answers again.
+    assert target.checkpoints("src")[odd.display].rows == 0
     with psycopg.connect(target_url) as conn:
         assert conn.execute(f"select count(*) from {ODD_NAME}").fetchone() == (0,)
         assert conn.execute("select status, rows from dokploy_mcp.copy_checkpoints").fetchall() == [("copying", 0)]

@@ -467,6 +467,19 @@ def copy_chunk(
         )
         target.conn.commit()
     except psycopg.Error as exc:
+        _roll_back(target)
         side = source if getattr(exc, "pgconn", None) is source.conn.pgconn else target
         raise side.error(exc, f"copying {table.display}") from None
+    except BaseException:
+        _roll_back(target)
+        raise
     return ChunkResult(rows=copied, bytes=sent, last_key=last_key)
+
+
+def _roll_back(side: Side) -> None:
+    """The chunk's target transaction undone, where the connection still can; a broken one is closed by its owner."""
+    try:
+        if not side.conn.closed:
+            side.conn.rollback()
+    except psycopg.Error:
+        logger.debug("the %s's connection could not roll back: it is broken and will be closed", side.role)
