@@ -42,7 +42,10 @@ def test_patterns_read_names_as_postgresql_does() -> None:
 
 def test_choose_takes_schemas_includes_and_excludes() -> None:
     tables = {t.display: t for t in (table("public.a"), table("public.b"), table("auth.users"), table("auth.x"))}
-    names = lambda chosen: [t.display for t in chosen]  # noqa: E731
+
+    def names(chosen: list[Table]) -> list[str]:
+        return [t.display for t in chosen]
+
     assert names(choose(tables, Selection())) == ["public.a", "public.b"]
     assert names(choose(tables, Selection(exclude=("public.b",)))) == ["public.a"]
     # include alone: only those; with schemas given, both.

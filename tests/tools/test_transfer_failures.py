@@ -8,6 +8,7 @@ raises disk_full (a full disk) at a chosen row; a unique index the source lacks;
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -259,7 +260,7 @@ async def test_dry_run_plans_and_writes_nothing(client: Client, pair: tuple[str,
 async def test_a_login_that_cannot_turn_foreign_keys_off_copies_in_foreign_key_order(
     client: Client, pg_server_url: str
 ) -> None:
-    role = f"copier_{pg18.secrets.token_hex(3)}"
+    role = f"copier_{secrets.token_hex(3)}"
     run(pg_server_url, f"create role {role} login")
     try:
         with pg18.throwaway_database(pg_server_url) as source, pg18.throwaway_database(pg_server_url) as target:
@@ -307,7 +308,7 @@ async def test_nonsense_is_refused_before_anything_opens(client: Client, pg_data
 
 
 async def test_a_source_login_that_row_level_security_filters_is_refused(client: Client, pg_server_url: str) -> None:
-    role = f"reader_{pg18.secrets.token_hex(3)}"
+    role = f"reader_{secrets.token_hex(3)}"
     run(pg_server_url, f"create role {role} login")
     try:
         with pg18.throwaway_database(pg_server_url) as source, pg18.throwaway_database(pg_server_url) as target:
