@@ -187,11 +187,13 @@ async def _schema(
 
 
 async def _build_later(rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, progress: Progress) -> None:
-    """What the schema step left for after the rows, found by diffing again (a resumed copy finds the same)."""
-    if outcome.schema is None or not outcome.schema.deferred:
-        return
+    """What a schema step left for after the rows, found by diffing again: a resumed copy finds the same, also one
+    resumed with what: "data". Only those kinds of change are built here; the rest of the schema is the schema
+    step's."""
     changes = await _diff(rt, request, outcome, progress, after_rows=True)
-    statements = [change.sql for change in changes]
+    statements = [change.sql for change in changes if built_after_rows(change.action, change.kind, change.sql)]
+    if outcome.schema is None:
+        outcome.schema = SchemaStep()
     if statements:
         await progress(
             f"building {len(statements)} index(es) and constraint(s) on the target, now that the rows are in"
@@ -233,11 +235,10 @@ async def _diff(
     diffed = await generate_diff(rt, DiffRequest(source=request.source, target=request.target, schemas=tuple(schemas)))
     outcome.source, outcome.target = diffed.source, diffed.target
     outcome.notes.extend(note for note in diffed.notes if note not in outcome.notes)
-    if diffed.diff.destructive:
+    if diffed.diff.destructive and not after_rows:
         shown = "; ".join(f"{c.action} {c.kind} {c.name}" for c in diffed.diff.destructive[:10])
-        where = "the rows are copied, but finishing " if after_rows else ""
         raise InputError(
-            f"{where}making the target's schema like the source's would drop or rewrite "
+            f"making the target's schema like the source's would drop or rewrite "
             f"{len(diffed.diff.destructive)} object(s) on the target ({shown}). A copy does not do that on its own: "
             "review generate_diff's script and apply it with apply_migration (it asks for confirmation), or copy "
             'with what: "data" into the schema the target has',
@@ -328,7 +329,13 @@ async def _copy_rows(
     fresh = [t for t in plan.order.tables if t.display not in plan.checkpoints]
     mode = request.existing if request.existing != "refuse" else "empty"
     truncate = request.existing == "truncate"
-    started = await in_thread(lambda: target.start(outcome.source, fresh, truncate=truncate, mode=mode))
+    # Indexes and constraints this run's schema step left for later, or an earlier interrupted run's.
+    pending = bool(outcome.schema and outcome.schema.deferred) or any(
+        checkpoint.schema_pending for checkpoint in plan.checkpoints.values()
+    )
+    started = await in_thread(
+        lambda: target.start(outcome.source, fresh, truncate=truncate, mode=mode, schema_pending=pending)
+    )
     checkpoints = {**plan.checkpoints, **started}
     began = time.perf_counter()
     await _copy_tables(request, outcome, plan, checkpoints, source, target, progress)
@@ -338,7 +345,8 @@ async def _copy_rows(
     outcome.sequences_set = len(values) - len(missing)
     if missing:
         outcome.notes.append("sequences missing on the target (not set): " + ", ".join(missing))
-    await _build_later(rt, request, outcome, progress)
+    if pending:
+        await _build_later(rt, request, outcome, progress)
     await _refresh(outcome, request, source, target, progress)
     outcome.copy_ms = round((time.perf_counter() - began) * 1000, 1)
     if request.verify:

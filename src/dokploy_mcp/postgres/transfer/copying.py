@@ -66,6 +66,7 @@ BEGIN
       base_rows bigint NOT NULL DEFAULT 0,
       base_sum numeric NOT NULL DEFAULT 0,
       mode text NOT NULL,
+      schema_pending boolean NOT NULL DEFAULT false,
       started_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (source, table_name));
@@ -89,6 +90,8 @@ class Checkpoint:
     base_rows: int
     base_sum: int
     mode: str
+    #: The copy left indexes and constraints for after its rows: whichever run finishes it builds them.
+    schema_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,8 @@ class Side:
         rows = (
             self.run(
                 "cannot read the checkpoints",
-                f"SELECT table_name, status, last_key, rows, bytes, base_rows, base_sum::text AS base_sum, mode "
+                f"SELECT table_name, status, last_key, rows, bytes, base_rows, base_sum::text AS base_sum, mode, "
+                f"schema_pending "
                 f"FROM {CHECKPOINTS} WHERE source = %(source)s",
                 {"source": source},
             )
@@ -261,11 +265,14 @@ class Side:
                 base_rows=int(row["base_rows"]),
                 base_sum=int(row["base_sum"]),
                 mode=row["mode"],
+                schema_pending=bool(row["schema_pending"]),
             )
             for row in rows
         }
 
-    def start(self, source: str, tables: Sequence[Table], *, truncate: bool, mode: str) -> dict[str, Checkpoint]:
+    def start(
+        self, source: str, tables: Sequence[Table], *, truncate: bool, mode: str, schema_pending: bool = False
+    ) -> dict[str, Checkpoint]:
         """One transaction: the checkpoint table, the tables emptied (``truncate``, one TRUNCATE for all of them, so
         that foreign keys between them do not stand in the way), and a checkpoint row for each table, recording what
         it held before (``append``)."""
@@ -288,8 +295,11 @@ class Side:
                     [source, table.display, base_rows, base_sum, mode],
                 )
                 started[table.display] = Checkpoint(
-                    source, table.display, "copying", None, 0, 0, base_rows, base_sum, mode
+                    source, table.display, "copying", None, 0, 0, base_rows, base_sum, mode, schema_pending
                 )
+            if schema_pending:
+                # On every row of this copy: a resume that copies nothing new still finds it.
+                self.conn.execute(f"UPDATE {CHECKPOINTS} SET schema_pending = true WHERE source = %s", [source])
             self.conn.commit()
         except psycopg.Error as exc:
             self.conn.rollback()
