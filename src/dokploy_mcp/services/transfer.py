@@ -279,8 +279,9 @@ async def _copy(
     rt: Runtime, request: MigrateRequest, outcome: MigrateOutcome, source: Side, target: Side, progress: Progress
 ) -> None:
     """Everything that can refuse runs before anything is written: the schema step included."""
-    await progress("reading the tables of source and target")
     from dokploy_mcp.postgres.transfer.plan import read_plan
+
+    await progress("reading the tables of source and target")
 
     selection = _selection(request)
     plan = await in_thread(

@@ -164,9 +164,7 @@ class Side:
         self.conn.read_only = True
         self.run("cannot start the source's snapshot", "SELECT 1")
         self.same_text()
-        self.run(
-            "cannot set the source's timeouts", sql.SQL("SET statement_timeout = {}").format(sql.Literal(timeout_ms))
-        )
+        self.run("cannot set the source's timeouts", _timeout(timeout_ms))
         self.run("cannot set the source's timeouts", "SET idle_in_transaction_session_timeout = 0")
 
     def lock(self, source: str) -> bool:
@@ -195,7 +193,7 @@ class Side:
         return True
 
     def set_timeout(self, timeout_ms: int) -> None:
-        self.run("cannot set statement_timeout", sql.SQL("SET statement_timeout = {}").format(sql.Literal(timeout_ms)))
+        self.run("cannot set statement_timeout", _timeout(timeout_ms))
         self.conn.commit()
 
     # -- the catalog ---------------------------------------------------------------------------------------------
@@ -306,16 +304,10 @@ class Side:
             raise self.error(exc, "cannot prepare the target's tables") from None
         return started
 
-    def forget(self, source: str, tables: Sequence[str] | None = None) -> None:
-        """Delete the checkpoints of ``source`` (of ``tables`` only, when given)."""
+    def forget(self, source: str) -> None:
+        """Delete the checkpoints of ``source``: its copy is finished (``start`` made the table)."""
         try:
-            if self.conn.execute("SELECT pg_catalog.to_regclass(%s) IS NOT NULL", [CHECKPOINTS]).fetchone() == (True,):
-                query = f"DELETE FROM {CHECKPOINTS} WHERE source = %s"
-                params: list[Any] = [source]
-                if tables is not None:
-                    query += " AND table_name = ANY(%s)"
-                    params.append(list(tables))
-                self.conn.execute(query, params)
+            self.conn.execute(f"DELETE FROM {CHECKPOINTS} WHERE source = %s", [source])
             self.conn.commit()
         except psycopg.Error as exc:
             self.conn.rollback()
@@ -376,6 +368,10 @@ class Side:
         if self.role == "target":
             self.conn.rollback()
         return result
+
+
+def _timeout(timeout_ms: int) -> sql.Composed:
+    return sql.SQL("SET statement_timeout = {}").format(sql.Literal(timeout_ms))
 
 
 def column_list(table: Table) -> sql.Composed:
