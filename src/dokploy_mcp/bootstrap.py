@@ -21,11 +21,12 @@ from pathlib import Path
 import anyio
 from pydantic import SecretStr
 
-from dokploy_mcp.config import KEY_FILE_LIMIT, read_setting_file
+from dokploy_mcp.config import KEY_FILE_LIMIT
 from dokploy_mcp.dokploy.client import DokployClient
 from dokploy_mcp.dokploy.errors import DokployAPIError, DokployAuthError, DokployTransportError
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.redact import remember
+from dokploy_mcp.settingfiles import read_setting_file
 
 logger = logging.getLogger(__name__)
 

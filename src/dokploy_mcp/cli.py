@@ -80,6 +80,12 @@ def _config_flags() -> _Parser:
     group.add_argument("--auth-token", help="bearer token HTTP clients must send (DOKPLOY_MCP_AUTH_TOKEN)")
     group.add_argument("--allowed-hosts", help="comma list of Host header values (DOKPLOY_MCP_ALLOWED_HOSTS)")
     group.add_argument("--allowed-origins", help="comma list of Origin values (DOKPLOY_MCP_ALLOWED_ORIGINS)")
+    group.add_argument(
+        "--backup-key-file", help="file holding the 32-byte backup key, hex or base64 (DOKPLOY_MCP_BACKUP_KEY_FILE)"
+    )
+    group.add_argument("--backup-dir", help="backups directory, default <state-dir>/backups (DOKPLOY_MCP_BACKUP_DIR)")
+    group.add_argument("--backup-s3-url", help="s3://bucket/prefix: keep our backups in S3 (DOKPLOY_MCP_BACKUP_S3_URL)")
+    group.add_argument("--s3-endpoint", help="S3 endpoint when not AWS, e.g. MinIO (DOKPLOY_MCP_S3_ENDPOINT)")
     return common
 
 
@@ -293,7 +299,8 @@ def _bootstrap_url(args: argparse.Namespace) -> str:
 def _bootstrap_password(args: argparse.Namespace) -> SecretStr | None:
     from pydantic import SecretStr
 
-    from dokploy_mcp.config import KEY_FILE_LIMIT, read_setting_file
+    from dokploy_mcp.config import KEY_FILE_LIMIT
+    from dokploy_mcp.settingfiles import read_setting_file
 
     if args.password_file:
         text = read_setting_file(

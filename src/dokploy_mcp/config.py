@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dokploy_mcp import redact, yamltext
 from dokploy_mcp.errors import ConfigurationError
+from dokploy_mcp.settingfiles import file_kind, read_setting_file
 
 if TYPE_CHECKING:
     pass
@@ -76,6 +77,12 @@ ENV_NAMES: dict[str, str] = {
     "transport": "DOKPLOY_MCP_TRANSPORT",
     "host": "DOKPLOY_MCP_HOST",
     "port": "DOKPLOY_MCP_PORT",
+    "backup_key": "DOKPLOY_MCP_BACKUP_KEY",
+    "backup_key_file": "DOKPLOY_MCP_BACKUP_KEY_FILE",
+    "backup_passphrase": "DOKPLOY_MCP_BACKUP_PASSPHRASE",
+    "backup_dir": "DOKPLOY_MCP_BACKUP_DIR",
+    "backup_s3_url": "DOKPLOY_MCP_BACKUP_S3_URL",
+    "s3_endpoint": "DOKPLOY_MCP_S3_ENDPOINT",
 }
 #: Field name -> its command-line flag, for the settings that have one.
 FLAG_NAMES: dict[str, str] = {
@@ -93,6 +100,10 @@ FLAG_NAMES: dict[str, str] = {
     "transport": "--transport",
     "host": "--host",
     "port": "--port",
+    "backup_key_file": "--backup-key-file",
+    "backup_dir": "--backup-dir",
+    "backup_s3_url": "--backup-s3-url",
+    "s3_endpoint": "--s3-endpoint",
 }
 
 _INSTANCES = "DOKPLOY_MCP_INSTANCES_FILE"
@@ -172,6 +183,16 @@ class Settings(BaseSettings):
     transport: Transport = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Backups are always encrypted: one of the three key settings is needed before the first backup is written.
+    backup_key: SecretStr | None = Field(default=None, repr=False)
+    backup_key_file: Path | None = None
+    backup_passphrase: SecretStr | None = Field(default=None, repr=False)
+    #: Our backups' local directory, by default ``<state_dir>/backups``; unused when ``backup_s3_url`` is set.
+    backup_dir: Path | None = None
+    #: ``s3://bucket/prefix``: store our backups in S3-compatible storage (credentials by boto3's conventions).
+    backup_s3_url: str | None = Field(default=None, max_length=1024)
+    #: The S3 endpoint for storage that is not AWS (MinIO, R2, ...), e.g. ``https://minio.example.com``.
+    s3_endpoint: str | None = Field(default=None, max_length=1024)
 
     @field_validator("toolsets", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
@@ -195,7 +216,18 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("dokploy_url", "database_url", "auth_token", "dokploy_api_key", "secret", mode="before")
+    @field_validator(
+        "dokploy_url",
+        "database_url",
+        "auth_token",
+        "dokploy_api_key",
+        "secret",
+        "backup_key",
+        "backup_passphrase",
+        "backup_s3_url",
+        "s3_endpoint",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # An exported-but-empty variable (`DOKPLOY_URL=`) means "not set", not "set to nothing".
@@ -206,6 +238,10 @@ class Settings(BaseSettings):
     @property
     def is_loopback_bind(self) -> bool:
         return is_loopback_host(self.host)
+
+    @property
+    def backup_directory(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.state_dir / "backups"
 
 
 class DokployServerConfig(BaseModel):
@@ -254,69 +290,6 @@ class _InstancesFile(BaseModel):
 
     default: str | None = None
     servers: dict[str, _InstanceEntry]
-
-
-def _file_kind(mode: int) -> str:
-    kinds = (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    )
-    return next((name for test, name in kinds if test(mode)), "a special file")
-
-
-def _require_regular_file(path: Path, *, label: str, setting: str, hint: str) -> None:
-    try:
-        # stat() follows symlinks: a symlinked secret (Docker, Kubernetes) is a regular file here, as it should be.
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{label} names {str(path)!r}, which cannot be read ({exc.strerror or exc}); {hint}", setting=setting
-        ) from None
-    except ValueError:  # a NUL in the path
-        raise ConfigurationError(
-            f"{label} names {str(path)!r}, which is not a usable path; {hint}", setting=setting
-        ) from None
-    if not stat.S_ISREG(mode):
-        raise ConfigurationError(
-            f"{label} names {str(path)!r}, which is {_file_kind(mode)}, not a regular file; {hint}", setting=setting
-        )
-
-
-def read_setting_file(path: Path, *, label: str, setting: str, limit: int, hint: str) -> str:
-    """The UTF-8 text of a file named by a setting, as a :class:`ConfigurationError` when it cannot be that.
-
-    Anything but a regular file is refused before it is opened: opening a FIFO blocks until a writer comes, and a
-    device may never end or act on being opened. ``label`` names the setting in messages; ``hint`` says what to do.
-    """
-    _require_regular_file(path, label=label, setting=setting, hint=hint)
-    try:
-        # O_NONBLOCK: should the path be swapped for a FIFO after the check, the open returns instead of waiting,
-        # and the fstat below refuses it.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise ConfigurationError(
-                    f"{label} names {str(path)!r}, which is not a regular file; {hint}", setting=setting
-                )
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{label} names {str(path)!r}, which cannot be read ({exc.strerror or exc}); {hint}", setting=setting
-        ) from None
-    if len(data) > limit:
-        raise ConfigurationError(
-            f"{label} names {str(path)!r}, which is larger than {limit // 1024} KiB; {hint}", setting=setting
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(
-            f"{label} names {str(path)!r}, which is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8",
-            setting=setting,
-        ) from None
 
 
 def validate_dokploy_url(
@@ -528,7 +501,7 @@ def _refuse_special_dotenv() -> None:
         return
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode):
         raise ConfigurationError(
-            f"the .env file in the working directory is {_file_kind(mode)}, not a regular file: replace it with a "
+            f"the .env file in the working directory is {file_kind(mode)}, not a regular file: replace it with a "
             "file of KEY=value lines or remove it",
             setting=".env",
         )
@@ -573,7 +546,14 @@ def _check_http_auth(settings: Settings) -> None:
 def _remember_secrets(settings: Settings) -> None:
     # DATABASE_URL's password alone is registered where the URL is parsed (postgres.conninfo.parse_setting): parsing
     # needs psycopg, which settings (the base layer) do not import.
-    redact.remember(settings.auth_token, settings.dokploy_api_key, settings.database_url, settings.secret)
+    redact.remember(
+        settings.auth_token,
+        settings.dokploy_api_key,
+        settings.database_url,
+        settings.secret,
+        settings.backup_key,
+        settings.backup_passphrase,
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

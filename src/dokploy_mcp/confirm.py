@@ -39,8 +39,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dokploy_mcp import redact
-from dokploy_mcp.config import KEY_FILE_LIMIT, Settings, read_setting_file, setting_name
+from dokploy_mcp.config import KEY_FILE_LIMIT, Settings, setting_name
 from dokploy_mcp.errors import ConfigurationError, DokployMCPError
+from dokploy_mcp.settingfiles import read_setting_file
 
 logger = logging.getLogger(__name__)
 
