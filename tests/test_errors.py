@@ -41,6 +41,10 @@ def _dokploy() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
             "DOKPLOY_MCP_TIMEOUT",
         ),
         "dokploy.errors.DokployAPIError": (lambda: d.DokployAPIError(**api()), "Dokploy's own logs"),
+        "dokploy.errors.DokployRestoreError": (
+            lambda: d.DokployRestoreError("Error: boom", server="main", last_lines=["Starting restore..."]),
+            "Check the database before trying again",
+        ),
         "dokploy.errors.DokployAuthError": (
             lambda: d.DokployAuthError(**api(401)),
             "rate limiting off",
@@ -156,6 +160,32 @@ def _supabase() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
     }
 
 
+def _backups() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
+    from dokploy_mcp.backups import errors as b
+    from dokploy_mcp.postgres import errors as p
+
+    return {
+        "backups.errors.BackupError": (lambda: b.BackupError("odd", location="a.dkbk"), "Backup (a.dkbk): odd"),
+        "backups.errors.BackupKeyError": (
+            lambda: b.BackupKeyError("none set", setting="DOKPLOY_MCP_BACKUP_KEY"),
+            "set DOKPLOY_MCP_BACKUP_KEY",
+        ),
+        "backups.errors.BackupIntegrityError": (
+            lambda: b.BackupIntegrityError("chunk 3 fails", reason="authentication", chunk=3),
+            "Nothing was restored from it",
+        ),
+        "backups.errors.BackupNotFoundError": (lambda: b.BackupNotFoundError("no such id"), "No such backup"),
+        "backups.errors.BackupStorageError": (
+            lambda: b.BackupStorageError("bucket missing", store="s3", cause="NoSuchBucket"),
+            "The backup store (s3) failed",
+        ),
+        "postgres.errors.PgToolError": (
+            lambda: p.PgToolError("15 is older than the server's 17", tool="pg_dump"),
+            "pg_dump cannot do this",
+        ),
+    }
+
+
 def _base() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
     from dokploy_mcp.bootstrap import BootstrapError
     from dokploy_mcp.confirm import ConfirmationError
@@ -182,7 +212,7 @@ def _base() -> dict[str, tuple[Callable[[], DokployMCPError], str]]:
     }
 
 
-SAMPLES = {**_base(), **_dokploy(), **_kong(), **_postgres(), **_supabase()}
+SAMPLES = {**_base(), **_dokploy(), **_kong(), **_postgres(), **_supabase(), **_backups()}
 
 
 def _import_everything() -> None:

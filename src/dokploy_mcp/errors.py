@@ -26,6 +26,7 @@ The whole tree (module: class, what it means)::
     │   │   ├── DokployNotFoundError              404
     │   │   ├── DokployValidationError            400 with field errors (``field_errors``)
     │   │   └── DokployRateLimitedError           429 (``retry_after``)
+    │   ├── DokployRestoreError                   Dokploy's restore failed or its outcome is unknown (``last_lines``)
     │   └── DokployResponseError                  an answer of the wrong shape
     │       └── DokployProtocolError              an answer past the reader's limits (size, depth)
     ├── kong.errors.GatewayError                  a stack's Kong gateway (``url``)
@@ -40,6 +41,12 @@ The whole tree (module: class, what it means)::
     │   ├── PartlyAppliedError                    a non-transactional migration stopped midway (``applied``)
     │   ├── CopyFailedError                       a copy stopped in a table; resumable (``table``, ``kept``)
     │   └── RoleNotPermittedError                 SET ROLE refused (``role``)
+    ├── backups.errors.BackupError                backups (``location``)
+    │   ├── BackupKeyError                        no backup key set, or the key setting is unusable (``setting``)
+    │   ├── BackupIntegrityError                  checksum, authentication, truncation, order (``reason``, ``chunk``)
+    │   ├── BackupNotFoundError                   no backup with this id or key
+    │   └── BackupStorageError                    the directory or S3 failed (``store``, ``cause``)
+    ├── postgres.errors.PgToolError               pg_dump / pg_restore missing, too old or failed (``tool``)
     └── supabase.errors                           Supabase stacks
         ├── StackNotFoundError                    no compose at the address
         ├── NotASupabaseStackError                a compose, not from the Supabase template

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from dokploy_mcp.backups import errors as b
 from dokploy_mcp.dokploy import errors as d
 from dokploy_mcp.errors import DokployMCPError, InputError
 from dokploy_mcp.kong import errors as k
@@ -27,6 +28,11 @@ def explain(exc: DokployMCPError) -> str:
         return _explain_database(exc)
     if isinstance(exc, k.GatewayError):
         return _explain_gateway(exc)
+    if isinstance(exc, b.BackupError):
+        return _explain_backup(exc)
+    if isinstance(exc, p.PgToolError):
+        detail = f" ({exc.detail})" if exc.detail else ""
+        return f"{exc.tool} cannot do this: {exc}{detail}"
     if isinstance(exc, TemplateUnavailableError):
         return (
             f"Dokploy could not get the Supabase template from {exc.source} ({explain(exc.cause)}). When the Dokploy "
@@ -58,6 +64,11 @@ def _explain_dokploy(exc: d.DokployError) -> str:
         )
     if isinstance(exc, d.DokployAPIError):
         return _explain_dokploy_answer(exc, where)
+    if isinstance(exc, d.DokployRestoreError):
+        return (
+            f"{exc}. Check the database before trying again: a restore whose connection was lost may still be running "
+            "on the Dokploy server (its log is in Dokploy's UI)"
+        )
     if isinstance(exc, d.DokployProtocolError):
         return (
             f"{where} sent an answer past the limits this server reads ({exc}); a real Dokploy never does: check that "
@@ -137,3 +148,20 @@ def _explain_database(exc: p.DatabaseError) -> str:
     if isinstance(exc, p.DatabaseQueryError):
         return f"The database refused the statement{target}: {exc}"
     return f"Database error{target}: {exc}"
+
+
+def _explain_backup(exc: b.BackupError) -> str:
+    where = f" ({exc.location})" if exc.location else ""
+    if isinstance(exc, b.BackupKeyError):
+        return (
+            f"No usable backup key: {exc}. Backups are always encrypted: set {exc.setting} "
+            "(32 random bytes as hex, e.g. `openssl rand -hex 32`), keep a copy apart from the backups, and call again"
+        )
+    if isinstance(exc, b.BackupIntegrityError):
+        return (
+            f"The backup{where} is not what was written ({exc.reason}): {exc}. Nothing was restored from it; "
+            "restore another backup (list_backups) or check the key it was made with"
+        )
+    if isinstance(exc, b.BackupStorageError):
+        return f"The backup store ({exc.store}) failed{where}: {exc}"
+    return f"{exc.what}{where}: {exc}{_next(exc)}"

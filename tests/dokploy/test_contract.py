@@ -18,6 +18,7 @@ import respx
 from pydantic import SecretStr
 
 from dokploy_mcp.dokploy.client import DokployClient
+from dokploy_mcp.dokploy.models import Backup
 from tests.dokploy.openapi_contract import operation, request_problems
 from tests.dokploy.recordings import all_names, load
 
@@ -43,6 +44,38 @@ class Case:
 
 
 C = "cmp-1"
+#: A database backup as backup.one returns it: backup_update sends all of it back.
+BACKUP = Backup(
+    backup_id="bkp-1",
+    schedule="0 2 * * *",
+    enabled=True,
+    database="shop",
+    prefix="daily",
+    destination_id="dst-1",
+    keep_latest_count=2,
+    database_type="postgres",
+    backup_type="database",
+)
+S3: dict[str, Any] = {
+    "name": "s3",
+    "provider": "Minio",
+    "access_key": "AKIAEXAMPLE",
+    "secret_access_key": SecretStr("secret"),
+    "bucket": "backups",
+    "region": "us-east-1",
+    "endpoint": "http://127.0.0.1:9000",
+    "additional_flags": ["--s3-force-path-style"],
+    "server_id": "srv-1",
+}
+VOLUME_BACKUP: dict[str, Any] = {
+    "compose_id": C,
+    "service_name": "db",
+    "volume_name": "acme-supabase_db-config",
+    "name": "db-config",
+    "prefix": "volumes",
+    "cron_expression": "0 4 * * *",
+    "destination_id": "dst-1",
+}
 CASES: list[Case] = [
     Case("health"),
     Case("settings_health"),
@@ -234,6 +267,46 @@ CASES: list[Case] = [
     Case("backup_one", {"backup_id": "bkp-1"}),
     Case("backup_remove", {"backup_id": "bkp-1"}),
     Case("backup_manual_backup_compose", {"backup_id": "bkp-1"}),
+    Case("backup_manual_backup_postgres", {"backup_id": "bkp-1"}),
+    Case(
+        "backup_create_postgres",
+        {
+            "postgres_id": "pg-1",
+            "destination_id": "dst-1",
+            "schedule": "0 2 * * *",
+            "prefix": "daily",
+            "database": "shop",
+        },
+    ),
+    Case(
+        "backup_create_postgres",
+        {
+            "postgres_id": "pg-1",
+            "destination_id": "dst-1",
+            "schedule": "0 2 * * *",
+            "prefix": "daily",
+            "database": "shop",
+            "enabled": False,
+            "keep_latest_count": 2,
+        },
+    ),
+    Case("backup_update", {"backup": BACKUP}),
+    Case("backup_update", {"backup": BACKUP, "schedule": "0 4 * * *", "enabled": False, "prefix": "p"}),
+    Case("backup_update", {"backup": BACKUP, "keep_latest_count": None}),
+    Case("backup_update", {"backup": BACKUP, "keep_latest_count": 3}),
+    Case("backup_list_backup_files", {"destination_id": "dst-1", "search": "/"}),
+    Case("backup_list_backup_files", {"destination_id": "dst-1", "search": "app_db/nightly/", "server_id": "srv-1"}),
+    Case("destination_test_connection", {k: v for k, v in S3.items() if k not in {"additional_flags", "server_id"}}),
+    Case("destination_test_connection", S3),
+    Case("deployment_all_by_type", {"owner_id": "bkp-1", "deployment_type": "backup"}),
+    Case("deployment_all_by_type", {"owner_id": "vb-1", "deployment_type": "volumeBackup"}),
+    Case("volume_backups_create", VOLUME_BACKUP),
+    Case("volume_backups_create", {**VOLUME_BACKUP, "turn_off": True, "keep_latest_count": 3, "enabled": False}),
+    Case("volume_backups_list", {"service_id": C}),
+    Case("volume_backups_list", {"service_id": "pg-1", "volume_backup_type": "postgres"}),
+    Case("volume_backups_one", {"volume_backup_id": "vb-1"}),
+    Case("volume_backups_run_manually", {"volume_backup_id": "vb-1"}),
+    Case("volume_backups_delete", {"volume_backup_id": "vb-1"}),
     Case("mounts_create", {"compose_id": C, "file_path": "/volumes/api/kong.yml", "content": "_format_version: '2.1'"}),
     Case("mounts_create", {"compose_id": C, "file_path": "/a.sql", "content": "select 1;", "mount_path": "/"}),
 ]
@@ -258,6 +331,8 @@ def _canned_answers() -> dict[str, httpx.Response]:
     answers["/api/settings.updateServerIp"] = httpx.Response(200, json=settings)
     answers["/api/compose.deployTemplate"] = load("compose.create--supabase").response()
     answers["/api/backup.manualBackupCompose"] = httpx.Response(200, json=True)
+    # backup.update returns nothing: an empty body, like backup.create.
+    answers["/api/backup.update"] = httpx.Response(200, content=b"")
     answers["/api/mounts.create"] = httpx.Response(200, json=True)
     return answers
 

@@ -293,9 +293,10 @@ NOT_REPLAYED = {
     "compose.delete--without-delete-volumes": "test_compose_delete_always_sends_delete_volumes",
     # The client never omits rateLimitEnabled; this recording shows what Dokploy does when it is omitted.
     "user.createApiKey--rate-limit-defaults": "test_api_key_is_created_without_the_default_rate_limit",
-    # A backup of a Dokploy postgres service (backupType "database"): backup_create makes backups of a compose's
-    # database only, until the platform toolset manages database services.
-    "backup.create--postgres-database": "none yet: no client method creates a database service's backup",
+    # A backup of a Dokploy postgres service (backupType "database"): replayed by backup_create_postgres's own test.
+    "backup.create--postgres-database": (
+        "tests/dokploy/test_backup_endpoints.py::test_the_method_sends_the_recorded_request_and_returns_the_recorded_values"
+    ),
 }
 
 _SERVICE_LISTS = ("applications", "mariadb", "mongo", "mysql", "postgres", "redis", "libsql")

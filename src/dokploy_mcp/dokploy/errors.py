@@ -178,3 +178,23 @@ class DokployProtocolError(DokployResponseError):
 
     def __str__(self) -> str:
         return f"Dokploy's answer to {self.path} (server {self.server!r}) {self.reason}"
+
+
+class DokployRestoreError(DokployError):
+    """The restore failed, or ended without Dokploy saying it succeeded.
+
+    ``reason`` says what happened; ``last_lines`` are the last log lines received (scrubbed), ``close_code`` the
+    WebSocket close code when the connection ended before Dokploy reported the end. A restore whose connection was
+    lost may still be running on the server.
+    """
+
+    what = "Restore failed"
+
+    def __init__(
+        self, reason: str, *, server: str, last_lines: Sequence[str] = (), close_code: int | None = None
+    ) -> None:
+        tail = f". Last log lines: {' | '.join(last_lines[-5:])}" if last_lines else ""
+        super().__init__(f"Restore on Dokploy server {server!r} failed: {reason}{tail}", server=server)
+        self.reason = reason
+        self.last_lines = tuple(last_lines)
+        self.close_code = close_code

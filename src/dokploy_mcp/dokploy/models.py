@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_pascal
 
 from dokploy_mcp import yamltext
 
@@ -21,6 +21,7 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Backup",
+    "BackupFile",
     "Compose",
     "ComposeSummary",
     "Container",
@@ -40,6 +41,7 @@ __all__ = [
     "TemplateMount",
     "TemplateOutput",
     "UserAccount",
+    "VolumeBackup",
     "WebServerSettings",
 ]
 
@@ -203,6 +205,42 @@ class Backup(DokployModel):
     metadata: dict[str, Any] | None = None
     destination: Destination | None = None
     deployments: list[Deployment] = Field(default_factory=list)
+
+
+class BackupFile(BaseModel):
+    """One entry of ``backup.listBackupFiles``: rclone's ``lsjson``, so PascalCase on the wire. ``path`` is relative to
+    the bucket and is what a restore takes; folders have ``is_dir`` and size 0. Dokploy lists with ``--no-modtime``,
+    so ``mod_time`` is usually empty: the timestamp in the file name is the backup's time."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, alias_generator=to_pascal)
+
+    path: str
+    name: str
+    size: int = 0
+    mod_time: str | None = None
+    is_dir: bool = False
+    tier: str | None = None
+
+
+class VolumeBackup(DokployModel):
+    """A scheduled ``tar`` of a named Docker volume, uploaded to a destination. For a compose, ``volume_name`` is the
+    full Docker name (``<appName>_<volume>``) and ``service_name`` the service stopped during the copy when
+    ``turn_off`` is set. ``volumeBackups.one`` nests the whole compose, env included: it is dropped, not kept."""
+
+    volume_backup_id: str
+    name: str
+    volume_name: str
+    prefix: str | None = None
+    service_type: str | None = None
+    app_name: str | None = None
+    service_name: str | None = None
+    turn_off: bool | None = None
+    cron_expression: str | None = None
+    keep_latest_count: int | None = None
+    enabled: bool | None = None
+    compose_id: str | None = None
+    destination_id: str | None = None
+    created_at: str | None = None
 
 
 class ComposeSummary(DokployModel):

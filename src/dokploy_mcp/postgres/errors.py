@@ -9,6 +9,8 @@ Hierarchy::
     ├── DatabaseTimeoutError            the statement ran past its statement_timeout (timeout_ms)
     └── RoleNotPermittedError           the role to switch to is missing or not granted to the user (role)
 
+    PgToolError                         pg_dump / pg_restore missing, older than the server, or failed (tool, detail)
+
     InputError
     └── ConnectionStringError           a target that cannot be parsed (field="target")
 
@@ -28,6 +30,7 @@ __all__ = [
     "DatabaseError",
     "DatabaseQueryError",
     "DatabaseTimeoutError",
+    "PgToolError",
     "ReadOnlyViolationError",
     "RoleNotPermittedError",
     "SqlRefused",
@@ -163,3 +166,18 @@ def statement_error(
     if sqlstate == "25006":
         return ReadOnlyViolationError(message, target=target, sqlstate=sqlstate, detail=detail, hint=hint)
     return DatabaseQueryError(message, target=target, sqlstate=sqlstate, detail=detail, hint=hint)
+
+
+class PgToolError(DokployMCPError):
+    """``pg_dump`` or ``pg_restore`` is missing, older than the server it must read or write, or failed.
+
+    ``tool`` is the program; ``detail`` its last lines of stderr (scrubbed) or what was found instead.
+    """
+
+    what = "PostgreSQL client program"
+
+    def __init__(self, message: str, *, tool: str, detail: str = "", location: str | None = None) -> None:
+        super().__init__(message)
+        self.location = location
+        self.tool = tool
+        self.detail = detail

@@ -39,7 +39,7 @@ __all__ = ["Checkpoint", "ChunkResult", "Side", "copy_chunk", "next_bound"]
 logger = logging.getLogger(__name__)
 
 #: Both sides print values the same way, so that a row's text (and its checksum) is the same on both.
-_SAME_TEXT = (
+SAME_TEXT = (
     "SET TimeZone = 'UTC'",
     "SET DateStyle = 'ISO, YMD'",
     "SET IntervalStyle = 'postgres'",
@@ -178,7 +178,7 @@ class Side:
         return bool(rows[0]["held"])
 
     def same_text(self) -> None:
-        for setting in _SAME_TEXT:
+        for setting in SAME_TEXT:
             self.run("cannot set the output format", setting)
 
     def try_replica_role(self) -> bool:
