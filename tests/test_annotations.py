@@ -53,6 +53,13 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"source": STACK, "target": "postgresql://postgres@127.0.0.1:1/copy"},
         {"source": STACK, "target": "shop/other", "what": "schema", "dry_run": True},
     ],
+    "create_backup": [{"target": "postgresql://postgres@127.0.0.1:1/x", "wait_s": 5}],
+    "restore_backup": [
+        {"backup_id": "20260101T000000Z-abcdef", "target": "postgresql://postgres@127.0.0.1:1/x", "wait_s": 5},
+        {"backup_id": "20260101T000000Z-abcdef", "over_existing": True, "wait_s": 5},
+    ],
+    "list_backups": [{}],
+    "cleanup_backups": [{"keep_last": 1}, {"keep_last": 1, "dry_run": False}],
     "dokploy_monitor_health": [{"stack": STACK}],
     "dokploy_get_logs": [{"stack": STACK, "service": "kong"}],
     "aggregate_logs": [{"stack": STACK}],

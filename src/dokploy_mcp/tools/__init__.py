@@ -9,7 +9,19 @@ from dokploy_mcp.registry import ToolSpec
 
 
 def all_specs() -> list[ToolSpec]:
-    from dokploy_mcp.tools import audit, core, database, deploy, domains, jobs, keys, migrations, monitoring, transfer
+    from dokploy_mcp.tools import (
+        audit,
+        backups,
+        core,
+        database,
+        deploy,
+        domains,
+        jobs,
+        keys,
+        migrations,
+        monitoring,
+        transfer,
+    )
 
     return [
         *core.SPECS,
@@ -21,5 +33,6 @@ def all_specs() -> list[ToolSpec]:
         *database.SPECS,
         *migrations.SPECS,
         *transfer.SPECS,
+        *backups.SPECS,
         *monitoring.SPECS,
     ]
