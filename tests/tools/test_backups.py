@@ -246,3 +246,9 @@ def test_a_file_swapped_after_verification_is_refused(made: str, tmp_path: Path)
     (tmp_path / "swap" / first.file).write_bytes((tmp_path / "swap" / second.file).read_bytes())
     with pytest.raises(BackupIntegrityError, match="changed since it was verified"):
         next(backups._chunks(store, key, first))
+
+
+async def test_an_unreachable_database_is_a_clear_error_and_leaves_nothing(client: Client, store: Path) -> None:
+    text = await error(client, "create_backup", target="postgresql://postgres:pw-123456@127.0.0.1:1/x", wait_s=60)
+    assert "Cannot connect to the database" in text and "pw-123456" not in text
+    assert names(store) == []

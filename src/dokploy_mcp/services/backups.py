@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dokploy_mcp import __version__
 from dokploy_mcp.backups.errors import BackupIntegrityError, BackupNotFoundError
@@ -26,6 +26,7 @@ from dokploy_mcp.backups.manifest import BACKUP_ID, MANIFEST_LIMIT, Manifest, Ta
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.postgres.targets import is_connection_string
 from dokploy_mcp.progress import Progress, in_thread, shielded, stoppable_in_thread
+from dokploy_mcp.redact import scrub
 
 if TYPE_CHECKING:
     from dokploy_mcp.backups.retention import RetentionPolicy
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from dokploy_mcp.postgres.conninfo import ConnInfo
     from dokploy_mcp.runtime import Runtime
 
+T = TypeVar("T")
 SEALED_SUFFIX = ".dkbk"
 DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 MANIFEST_SUFFIX = ".json"
@@ -111,6 +113,29 @@ def backup_store(rt: Runtime) -> BackupStore:
     )
 
 
+def _db(info: ConnInfo, call: Callable[[], T]) -> T:
+    """``call`` (blocking, on this database), with psycopg's failures as the database errors they are."""
+    import psycopg
+
+    from dokploy_mcp.postgres.errors import DatabaseConnectionError, statement_error
+
+    try:
+        return call()
+    except psycopg.Error as exc:
+        message = scrub(str(exc).strip() or exc.__class__.__name__)
+        diag = exc.diag
+        if diag.sqlstate is None or (isinstance(exc, psycopg.OperationalError) and diag.sqlstate.startswith("08")):
+            raise DatabaseConnectionError(message, target=info.masked()) from None
+        raise statement_error(
+            diag.message_primary or message,
+            target=info.masked(),
+            sqlstate=diag.sqlstate,
+            detail=diag.message_detail,
+            hint=diag.message_hint,
+            timeout_ms=0,
+        ) from None
+
+
 def _direct_target(target: str | None) -> None:
     if target is not None and not is_connection_string(target):
         raise InputError(STACK_ROUTE.format(name=target), field="target")
@@ -134,7 +159,8 @@ async def create_backup(rt: Runtime, target: str | None, progress: Progress) -> 
     store = await in_thread(lambda: backup_store(rt))
     database = await rt.database(target)
     await progress(f"dumping {database.target} into {store.describe()}")
-    manifest = await stoppable_in_thread(lambda stop: _dump_into(store, key, database.conninfo, stop))
+    info = database.conninfo
+    manifest = await stoppable_in_thread(lambda stop: _db(info, lambda: _dump_into(store, key, info, stop)))
     return BackupOutcome(
         status="created",
         backup_id=manifest.id,
@@ -312,19 +338,26 @@ async def restore_backup(rt: Runtime, request: RestoreRequest, progress: Progres
     into = replace(server.conninfo, dbname=outcome.database)
     created = False
     if not request.over_existing:
-        await in_thread(lambda: _create_database(server.conninfo, outcome.database))
+        await in_thread(lambda: _db(server.conninfo, lambda: _create_database(server.conninfo, outcome.database)))
         created = True
     await progress(f"restoring into {outcome.database}")
     started = time.monotonic()
     try:
-        await stoppable_in_thread(lambda stop: _restore(store, key, manifest, into, request.over_existing, stop))
+        await stoppable_in_thread(
+            lambda stop: _db(into, lambda: _restore(store, key, manifest, into, request.over_existing, stop))
+        )
     except BaseException:
         if created:
-            await shielded(lambda: in_thread(lambda: _drop_database(server.conninfo, outcome.database)), what="undo")
+            await shielded(
+                lambda: in_thread(
+                    lambda: _db(server.conninfo, lambda: _drop_database(server.conninfo, outcome.database))
+                ),
+                what="dropping the half-restored database",
+            )
         raise
     outcome.restore_ms = int((time.monotonic() - started) * 1000)
     await progress("comparing every table's rows and checksum with the manifest")
-    outcome.tables = await in_thread(lambda: _compare(into, manifest))
+    outcome.tables = await in_thread(lambda: _db(into, lambda: _compare(into, manifest)))
     if all(check.verified for check in outcome.tables):
         manifest.verified_at = datetime.now(UTC)
         await in_thread(
@@ -425,7 +458,8 @@ async def _confirm_over(
         rt.confirmer.verify(request.confirm_token, TOOL_RESTORE, request.arguments(), state)
     await progress(f"backing up {info.masked()} before restoring over it")
     store = await in_thread(lambda: backup_store(rt))
-    safety = await stoppable_in_thread(lambda stop: _dump_into(store, backup_key(rt), info, stop))
+    key = backup_key(rt)
+    safety = await stoppable_in_thread(lambda stop: _db(info, lambda: _dump_into(store, key, info, stop)))
     outcome.safety_backup = safety.id
     outcome.notes.append(f"the database as it was is backup {safety.id} (restore_backup with it undoes this)")
     return True
