@@ -252,3 +252,9 @@ async def test_an_unreachable_database_is_a_clear_error_and_leaves_nothing(clien
     text = await error(client, "create_backup", target="postgresql://postgres:pw-123456@127.0.0.1:1/x", wait_s=60)
     assert "Cannot connect to the database" in text and "pw-123456" not in text
     assert names(store) == []
+
+
+async def test_listing_an_empty_store_creates_nothing(client: Client, store: Path) -> None:
+    listed = await call(client, "list_backups")
+    assert listed["backups"] == [] and listed["store"] == str(store)
+    assert names(store.parent, store.name) == []

@@ -481,6 +481,10 @@ async def restore_preview(rt: Runtime, request: RestoreRequest) -> str | None:
 
 async def list_backups(rt: Runtime, limit: int = 200) -> tuple[str, list[ListedBackup], list[str]]:
     """Our backups, newest first, from their manifests; files without one are reported, not listed."""
+    directory = rt.settings.backup_directory
+    if rt.settings.backup_s3_url is None and not await in_thread(directory.exists):
+        # A read-only listing does not create the directory a first backup would.
+        return str(directory), [], ["no backup has been made here yet"]
     store = await in_thread(lambda: backup_store(rt))
     objects = await in_thread(store.list)
     notes: list[str] = []
