@@ -25,19 +25,29 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import psycopg
 from psycopg import conninfo as pq_conninfo
 
 from dokploy_mcp import redact
 from dokploy_mcp.errors import JobStoppedError
-from dokploy_mcp.postgres.errors import PgToolError
+from dokploy_mcp.postgres.errors import DatabaseConnectionError, PgToolError, statement_error
 from dokploy_mcp.postgres.transfer.catalog import TABLES_QUERY, parse_tables
 from dokploy_mcp.postgres.transfer.copying import SAME_TEXT, checksum_query
 
-__all__ = ["DumpResult", "PgTool", "TableSum", "dump_database", "find_tool", "restore_database", "table_sums"]
+__all__ = [
+    "DumpResult",
+    "PgTool",
+    "TableSum",
+    "database_errors",
+    "dump_database",
+    "find_tool",
+    "restore_database",
+    "table_sums",
+]
 
+T = TypeVar("T")
 #: Bytes read from pg_dump (and written to pg_restore) at a time: large enough for throughput, small enough to stay
 #: flat in memory.
 PIPE_CHUNK = 1 << 20
@@ -312,3 +322,23 @@ def _feed(
         process.wait()
         drain.join(timeout=10)
     return stopped
+
+
+def database_errors(target: str, call: Callable[[], T]) -> T:
+    """``call`` (blocking, on the database ``target`` shows, masked), with psycopg's failures as the database errors
+    they are: a connection that fails or is lost, or the statement's refusal by SQLSTATE."""
+    try:
+        return call()
+    except psycopg.Error as exc:
+        message = redact.scrub(str(exc).strip() or exc.__class__.__name__)
+        diag = exc.diag
+        if diag.sqlstate is None or (isinstance(exc, psycopg.OperationalError) and diag.sqlstate.startswith("08")):
+            raise DatabaseConnectionError(message, target=target) from None
+        raise statement_error(
+            diag.message_primary or message,
+            target=target,
+            sqlstate=diag.sqlstate,
+            detail=diag.message_detail,
+            hint=diag.message_hint,
+            timeout_ms=0,
+        ) from None

@@ -26,10 +26,9 @@ from dokploy_mcp.backups.manifest import BACKUP_ID, MANIFEST_LIMIT, Manifest, Ta
 from dokploy_mcp.errors import InputError
 from dokploy_mcp.postgres.targets import is_connection_string
 from dokploy_mcp.progress import Progress, in_thread, shielded, stoppable_in_thread
-from dokploy_mcp.redact import scrub
 
 if TYPE_CHECKING:
-    from dokploy_mcp.backups.retention import RetentionPolicy
+    from dokploy_mcp.backups.retention import CleanupPlan, RetentionPolicy
     from dokploy_mcp.backups.sealing import KeyMaterial
     from dokploy_mcp.backups.storage import BackupStore
     from dokploy_mcp.postgres.conninfo import ConnInfo
@@ -114,26 +113,9 @@ def backup_store(rt: Runtime) -> BackupStore:
 
 
 def _db(info: ConnInfo, call: Callable[[], T]) -> T:
-    """``call`` (blocking, on this database), with psycopg's failures as the database errors they are."""
-    import psycopg
+    from dokploy_mcp.postgres.dumps import database_errors
 
-    from dokploy_mcp.postgres.errors import DatabaseConnectionError, statement_error
-
-    try:
-        return call()
-    except psycopg.Error as exc:
-        message = scrub(str(exc).strip() or exc.__class__.__name__)
-        diag = exc.diag
-        if diag.sqlstate is None or (isinstance(exc, psycopg.OperationalError) and diag.sqlstate.startswith("08")):
-            raise DatabaseConnectionError(message, target=info.masked()) from None
-        raise statement_error(
-            diag.message_primary or message,
-            target=info.masked(),
-            sqlstate=diag.sqlstate,
-            detail=diag.message_detail,
-            hint=diag.message_hint,
-            timeout_ms=0,
-        ) from None
+    return database_errors(info.masked(), call)
 
 
 def _direct_target(target: str | None) -> None:
@@ -329,7 +311,7 @@ async def restore_backup(rt: Runtime, request: RestoreRequest, progress: Progres
     outcome = BackupOutcome(
         status="restored", backup_id=manifest.id, store=store.describe(), source=manifest.source, database=name or ""
     )
-    if request.over_existing and not await _confirm_over(rt, request, outcome, server.conninfo, progress):
+    if request.over_existing and not await _confirm_over(rt, request, outcome, (store, key, server.conninfo), progress):
         return outcome
     await progress(f"verifying every chunk of {manifest.file} before anything is written")
     started = time.monotonic()
@@ -436,9 +418,15 @@ def _drop_database(info: ConnInfo, name: str) -> None:
 
 
 async def _confirm_over(
-    rt: Runtime, request: RestoreRequest, outcome: BackupOutcome, info: ConnInfo, progress: Progress
+    rt: Runtime,
+    request: RestoreRequest,
+    outcome: BackupOutcome,
+    where: tuple[BackupStore, KeyMaterial, ConnInfo],
+    progress: Progress,
 ) -> bool:
-    """Restoring over a database replaces its objects: confirmed, then preceded by a backup of it."""
+    """Restoring over a database replaces its objects: confirmed, then preceded by a backup of it (into the same
+    store, with the same key, as the restore's own)."""
+    store, key, info = where
     if request.database is not None and request.database != info.dbname:
         raise InputError(
             "over_existing restores into the database the target names: leave database out, or name that one",
@@ -457,8 +445,6 @@ async def _confirm_over(
             return False
         rt.confirmer.verify(request.confirm_token, TOOL_RESTORE, request.arguments(), state)
     await progress(f"backing up {info.masked()} before restoring over it")
-    store = await in_thread(lambda: backup_store(rt))
-    key = backup_key(rt)
     safety = await stoppable_in_thread(lambda stop: _db(info, lambda: _dump_into(store, key, info, stop)))
     outcome.safety_backup = safety.id
     outcome.notes.append(f"the database as it was is backup {safety.id} (restore_backup with it undoes this)")
@@ -479,13 +465,24 @@ async def restore_preview(rt: Runtime, request: RestoreRequest) -> str | None:
 # -- list and cleanup -------------------------------------------------------------------------------------------------
 
 
+async def _existing_store(rt: Runtime) -> BackupStore | None:
+    """The store, or None while the local directory does not exist: listing does not create what a first backup
+    would (a read-only tool changes nothing)."""
+    if rt.settings.backup_s3_url is None and not await in_thread(rt.settings.backup_directory.exists):
+        return None
+    return await in_thread(lambda: backup_store(rt))
+
+
 async def list_backups(rt: Runtime, limit: int = 200) -> tuple[str, list[ListedBackup], list[str]]:
     """Our backups, newest first, from their manifests; files without one are reported, not listed."""
-    directory = rt.settings.backup_directory
-    if rt.settings.backup_s3_url is None and not await in_thread(directory.exists):
-        # A read-only listing does not create the directory a first backup would.
-        return str(directory), [], ["no backup has been made here yet"]
-    store = await in_thread(lambda: backup_store(rt))
+    store = await _existing_store(rt)
+    if store is None:
+        return str(rt.settings.backup_directory), [], ["no backup has been made here yet"]
+    listed, notes = await _read_listing(store, limit)
+    return store.describe(), listed, notes
+
+
+async def _read_listing(store: BackupStore, limit: int) -> tuple[list[ListedBackup], list[str]]:
     objects = await in_thread(store.list)
     notes: list[str] = []
     names = {info.key for info in objects}
@@ -506,7 +503,7 @@ async def list_backups(rt: Runtime, limit: int = 200) -> tuple[str, list[ListedB
             notes.append(f"{manifest.id}: its file {manifest.file} is missing from the store")
             continue
         listed.append(_listed(manifest))
-    return store.describe(), listed, notes
+    return listed, notes
 
 
 def _listed(manifest: Manifest) -> ListedBackup:
@@ -544,10 +541,7 @@ async def cleanup_backups(
     arguments: dict[str, Any],
 ) -> CleanupOutcome:
     """Apply ``policy`` to our backups; only a backup's own file and manifest are ever deleted."""
-    from dokploy_mcp.backups.retention import plan_cleanup
-
-    store_name, listed, notes = await list_backups(rt, limit=100_000)
-    plan = plan_cleanup([(b.backup_id, b.created_at) for b in listed], policy, now=datetime.now(UTC))
+    store, store_name, plan, notes = await _cleanup_plan(rt, policy)
     outcome = CleanupOutcome(
         status="dry_run", store=store_name, keep=[(k, list(r)) for k, r in plan.keep], delete=list(plan.delete)
     )
@@ -563,7 +557,7 @@ async def cleanup_backups(
             outcome.notes.append("nothing was deleted: call again with this confirm_token to delete these backups")
             return outcome
         rt.confirmer.verify(confirm_token, TOOL_CLEANUP, arguments, state)
-    store = await in_thread(lambda: backup_store(rt))
+    assert store is not None  # backups to delete were listed from it
     for backup_id in plan.delete:
         # The manifest first: a backup without one is never listed or restored, so a cleanup cut short leaves no
         # half-backup that looks whole.
@@ -573,11 +567,19 @@ async def cleanup_backups(
     return outcome
 
 
-async def cleanup_preview(rt: Runtime, policy: RetentionPolicy) -> str | None:
+async def _cleanup_plan(rt: Runtime, policy: RetentionPolicy) -> tuple[BackupStore | None, str, CleanupPlan, list[str]]:
+    """The store (None when no backup was ever made), its name, what the policy keeps and deletes, and notes."""
     from dokploy_mcp.backups.retention import plan_cleanup
 
-    _, listed, _ = await list_backups(rt, limit=100_000)
+    store = await _existing_store(rt)
+    listed, notes = await _read_listing(store, 100_000) if store is not None else ([], [])
     plan = plan_cleanup([(b.backup_id, b.created_at) for b in listed], policy, now=datetime.now(UTC))
+    name = store.describe() if store is not None else str(rt.settings.backup_directory)
+    return store, name, plan, notes
+
+
+async def cleanup_preview(rt: Runtime, policy: RetentionPolicy) -> str | None:
+    _, _, plan, _ = await _cleanup_plan(rt, policy)
     if not plan.delete:
         return None
     shown = ", ".join(plan.delete[:20]) + (f" and {len(plan.delete) - 20} more" if len(plan.delete) > 20 else "")
